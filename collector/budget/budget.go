@@ -1,0 +1,155 @@
+// Package budget keeps one account's data requests inside the API's rate
+// limit, which the exporter shares with every other client of the account.
+package budget
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+)
+
+// ReserveFraction of the API's limit is left to the account's other clients:
+// once the API says no more than that remains, the budget waits for the reset.
+const ReserveFraction = 0.05
+
+// Budget spends at most PerWindow data requests in any window of the API's
+// clock-aligned windows, spread evenly with a small start-up burst, and
+// pauses when the API's headers or a 429 say the account's budget is spent.
+// It implements voicetrends.DataLimiter.
+type Budget struct {
+	clock Clock
+
+	mu           sync.Mutex
+	perWindow    int
+	window       time.Duration
+	limiter      *rate.Limiter
+	windowStart  time.Time // start of the aligned window spent is counted in
+	spent        int
+	blockedUntil time.Time
+	blockReason  string
+}
+
+// New returns a budget of perWindow requests per window.
+func New(perWindow int, window time.Duration, clock Clock) *Budget {
+	if clock == nil {
+		clock = RealClock{}
+	}
+	b := &Budget{clock: clock}
+	b.Set(perWindow, window)
+	return b
+}
+
+// Burst is how many requests may go at once after a quiet spell, so that the
+// first figures arrive within seconds of start-up.
+func Burst(perWindow int) int { return max(1, min(perWindow, 10)) }
+
+// Set changes the budget, keeping what was spent in the current window.
+func (b *Budget) Set(perWindow int, window time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if perWindow == b.perWindow && window == b.window {
+		return
+	}
+	b.perWindow, b.window = perWindow, window
+	b.limiter = rate.NewLimiter(rate.Limit(float64(perWindow)/window.Seconds()), Burst(perWindow))
+}
+
+// PerWindow returns the number of data requests allowed per window.
+func (b *Budget) PerWindow() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.perWindow
+}
+
+// Window returns the length of the API's rate-limit window.
+func (b *Budget) Window() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.window
+}
+
+// windowOf returns the start of the clock-aligned window holding t.
+func (b *Budget) windowOf(t time.Time) time.Time {
+	w := int64(b.window)
+	n := t.UnixNano()
+	return time.Unix(0, n-((n%w)+w)%w)
+}
+
+// Delay returns how long until a data request may be sent, without
+// spending anything, and why it must wait.
+func (b *Budget) Delay() (time.Duration, string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.delayLocked(b.clock.Now())
+}
+
+func (b *Budget) delayLocked(now time.Time) (time.Duration, string) {
+	if now.Before(b.blockedUntil) {
+		return b.blockedUntil.Sub(now), b.blockReason
+	}
+	if ws := b.windowOf(now); !ws.Equal(b.windowStart) {
+		b.windowStart, b.spent = ws, 0
+	}
+	if b.spent >= b.perWindow {
+		return b.windowStart.Add(b.window).Sub(now), fmt.Sprintf("%d of %d requests spent in this window", b.spent, b.perWindow)
+	}
+	if tokens := b.limiter.TokensAt(now); tokens < 1 {
+		d := time.Duration(math.Ceil((1 - tokens) / float64(b.limiter.Limit()) * float64(time.Second)))
+		return max(d, time.Millisecond), "spreading requests evenly"
+	}
+	return 0, ""
+}
+
+// Wait blocks until one data request may be sent and counts it as spent.
+func (b *Budget) Wait(ctx context.Context) error {
+	for {
+		b.mu.Lock()
+		now := b.clock.Now()
+		d, why := b.delayLocked(now)
+		if d <= 0 {
+			b.limiter.AllowN(now, 1)
+			b.spent++
+			b.mu.Unlock()
+			return nil
+		}
+		b.mu.Unlock()
+		if err := b.clock.Sleep(ctx, d); err != nil {
+			return fmt.Errorf("waiting %s for the data budget (%s): %w", d.Round(time.Second), why, err)
+		}
+	}
+}
+
+// Observe reads the API's verdict on a request Wait allowed: past the
+// reserve, or after a 429, nothing is sent until the API's window resets.
+func (b *Budget) Observe(rl voicetrends.RateLimit, code int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	reserve := 0
+	if rl.Limit > 0 {
+		reserve = int(math.Ceil(float64(rl.Limit) * ReserveFraction))
+	}
+	var why string
+	switch {
+	case code == 429:
+		why = "the API answered 429"
+	case rl.Remaining >= 0 && rl.Remaining <= reserve:
+		why = fmt.Sprintf("the API reports %d requests left, the reserve kept for other clients is %d", rl.Remaining, reserve)
+	default:
+		return
+	}
+	until := rl.Reset
+	if !until.After(now) {
+		// No usable reset time: the API's windows are aligned to the clock.
+		until = b.windowOf(now).Add(b.window)
+	}
+	if until.After(b.blockedUntil) {
+		b.blockedUntil, b.blockReason = until, why
+	}
+}

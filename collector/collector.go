@@ -1,0 +1,291 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	promconfig "github.com/prometheus/common/config"
+
+	"github.com/voicetrends/voicetrends_exporter/collector/budget"
+	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+)
+
+// haltTimeout bounds how long a reload waits for a request in flight.
+const haltTimeout = 10 * time.Second
+
+// Options configure an Exporter.
+type Options struct {
+	Logger log.Logger
+	// Clock drives polling and budgets; nil is the wall clock.
+	Clock budget.Clock
+	// Now is the scrape's clock, for withdrawing figures past max_data_age;
+	// nil is Clock.Now.
+	Now func() time.Time
+}
+
+// Exporter polls every configured account and serves the figures as a
+// prometheus.Collector. Apply reconciles it with a (re)loaded configuration.
+type Exporter struct {
+	logger log.Logger
+	clock  budget.Clock
+	now    func() time.Time
+
+	mu       sync.Mutex // serialises Apply and Shutdown
+	accounts atomic.Pointer[map[string]*account]
+}
+
+// account is one account's running parts. Its client and budget outlive a
+// reload that leaves the credentials alone, so that a reload neither logs in
+// again nor forgets what it spent.
+type account struct {
+	cfg      config.Account
+	identity clientIdentity
+	client   *voicetrends.Client
+	budget   *budget.Budget
+	instr    *instrumentation
+	snapshot atomic.Pointer[accountSnapshot]
+
+	stop   chan struct{}      // no new requests
+	cancel context.CancelFunc // abort requests in flight
+	done   chan struct{}
+}
+
+// clientIdentity is what a client is made of; when it changes the
+// credentials must be thrown away.
+type clientIdentity struct {
+	baseURL    string
+	httpClient promconfig.HTTPClientConfig
+	tool       voicetrends.Tool
+	login      string
+	secret     string
+}
+
+// New returns an Exporter with no accounts.
+func New(opts Options) *Exporter {
+	e := &Exporter{logger: opts.Logger, clock: opts.Clock, now: opts.Now}
+	if e.logger == nil {
+		e.logger = log.NewNopLogger()
+	}
+	if e.clock == nil {
+		e.clock = budget.RealClock{}
+	}
+	if e.now == nil {
+		e.now = e.clock.Now
+	}
+	empty := map[string]*account{}
+	e.accounts.Store(&empty)
+	return e
+}
+
+// Apply makes the running accounts match cfg: new accounts start, removed
+// ones stop and vanish from the metrics, changed ones restart their poller
+// keeping their figures, and unchanged ones run on untouched.
+func (e *Exporter) Apply(cfg *config.Config) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	current := *e.accounts.Load()
+	next := make(map[string]*account, len(cfg.Accounts))
+	var changed []*account
+	// First build every new part, so that a failure leaves the running accounts alone.
+	for _, ac := range cfg.Accounts {
+		id := clientIdentity{cfg.BaseURL, cfg.HTTPClient, ac.Tool, ac.Login, ac.Secret()}
+		old := current[ac.Name]
+		if old != nil && reflect.DeepEqual(old.cfg, ac) && reflect.DeepEqual(old.identity, id) {
+			next[ac.Name] = old
+			continue
+		}
+		a := &account{cfg: ac, identity: id}
+		if old != nil && reflect.DeepEqual(old.identity, id) {
+			a.client, a.budget, a.instr = old.client, old.budget, old.instr
+		} else {
+			a.instr = newInstrumentation(ac.Name)
+			a.budget = budget.New(ac.RequestsPerWindow, time.Duration(ac.Window), e.clock)
+			client, err := e.newClient(cfg, ac, a)
+			if err != nil {
+				return fmt.Errorf("account %q: %w", ac.Name, err)
+			}
+			a.client = client
+		}
+		next[ac.Name] = a
+		changed = append(changed, a)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), haltTimeout)
+	defer cancel()
+	for name, old := range current {
+		if next[name] != old {
+			old.halt(ctx)
+		}
+		if next[name] == nil {
+			level.Info(e.logger).Log("msg", "account removed", "account", name)
+		}
+	}
+	for _, a := range changed {
+		if old := current[a.cfg.Name]; old != nil {
+			// Carry the figures over; the new poller picks up where the old one stopped.
+			a.snapshot.Store(old.snapshot.Load())
+			a.budget.Set(a.cfg.RequestsPerWindow, time.Duration(a.cfg.Window))
+		}
+		e.start(a)
+	}
+	e.accounts.Store(&next)
+	return nil
+}
+
+func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) (*voicetrends.Client, error) {
+	httpClient, err := promconfig.NewClientFromConfig(cfg.HTTPClient, "voicetrends")
+	if err != nil {
+		return nil, fmt.Errorf("building the HTTP client from http_client: %w", err)
+	}
+	return voicetrends.New(voicetrends.Config{
+		BaseURL:    cfg.BaseURL,
+		Tool:       ac.Tool,
+		Login:      ac.Login,
+		Password:   ac.Secret(),
+		HTTPClient: httpClient,
+		Now:        e.clock.Now,
+		Observer:   a.instr,
+		Limiter:    a.budget,
+	})
+}
+
+func (e *Exporter) start(a *account) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stop, a.cancel, a.done = make(chan struct{}), cancel, make(chan struct{})
+	p := newPoller(a.cfg, a.client, a.budget, e.clock, log.With(e.logger, "account", a.cfg.Name), &a.snapshot)
+	go func() {
+		defer close(a.done)
+		p.run(ctx, a.stop)
+	}()
+}
+
+// halt stops the account's poller: no new request starts, the one in flight
+// may finish until ctx ends, then it is aborted.
+func (a *account) halt(ctx context.Context) {
+	close(a.stop)
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		a.cancel()
+		<-a.done
+	}
+	a.cancel()
+}
+
+// Shutdown stops every poller, letting requests in flight finish until ctx ends.
+func (e *Exporter) Shutdown(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, a := range *e.accounts.Load() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.halt(ctx)
+		}()
+	}
+	wg.Wait()
+	empty := map[string]*account{}
+	e.accounts.Store(&empty)
+}
+
+// Ready reports whether every account has finished its first refresh attempt.
+func (e *Exporter) Ready() bool {
+	for _, a := range *e.accounts.Load() {
+		if s := a.snapshot.Load(); s == nil || !s.tried {
+			return false
+		}
+	}
+	return true
+}
+
+// ReadyHandler serves /-/ready: 200 once Ready, 503 before.
+func (e *Exporter) ReadyHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !e.Ready() {
+			http.Error(w, "Waiting for every account's first refresh.", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready.")
+	})
+}
+
+// Describe implements prometheus.Collector.
+func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range descs() {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector. It never calls the API: it reads
+// each account's latest published snapshot.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	accounts := *e.accounts.Load()
+	names := make([]string, 0, len(accounts))
+	for name := range accounts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	now := e.now()
+	for _, name := range names {
+		a := accounts[name]
+		a.instr.collect(ch)
+		if s := a.snapshot.Load(); s != nil {
+			s.collect(ch, now)
+		}
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// collect emits the snapshot's metrics as seen at now.
+func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(s.up), s.name)
+	ch <- prometheus.MustNewConstMetric(budgetDesc, prometheus.GaugeValue, float64(s.perWindow), s.name)
+	ch <- prometheus.MustNewConstMetric(intervalDesc, prometheus.GaugeValue, s.interval.Seconds(), s.name)
+	today := voicetrends.DateIn(now, s.location)
+	for i := range s.targets {
+		t := &s.targets[i]
+		if !t.attempted {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(refreshSuccessDesc, prometheus.GaugeValue, boolValue(t.lastOK), t.healthLabels...)
+		if t.lastSuccess.IsZero() {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(t.lastSuccess.UnixNano())/1e9, t.healthLabels...)
+		if now.Sub(t.lastSuccess) > s.maxAge {
+			continue // too old to pass for the present: withdrawn
+		}
+		// Windows are chosen now, not at refresh time, so that a bucket
+		// never passes for the current period after its period has ended.
+		cur, prev := window.Select(t.period, today, s.location, t.buckets)
+		for w, b := range [2]*voicetrends.Bucket{cur, prev} {
+			if b == nil {
+				continue
+			}
+			labels := t.figureLabels[w]
+			ch <- prometheus.MustNewConstMetric(periodStartDesc, prometheus.GaugeValue, float64(b.Start.Unix()), labels...)
+			for _, f := range figureMetrics {
+				if v, ok := b.Get(f.figure); ok {
+					ch <- prometheus.MustNewConstMetric(f.desc, prometheus.GaugeValue, f.convert(v), labels...)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,362 @@
+// Package config loads and validates the exporter's YAML configuration and
+// keeps the running one safe to swap on reload.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+)
+
+// Defaults for the optional account keys.
+const (
+	DefaultTimezone          = "America/New_York"
+	DefaultRequestsPerWindow = 100
+	DefaultWindow            = 15 * time.Minute
+	DefaultRefreshInterval   = 5 * time.Minute
+	DefaultMaxDataAge        = time.Hour
+
+	// APIDataLimit is Plum's documented data budget per window and account.
+	APIDataLimit = 150
+)
+
+var accountNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// Config is the whole configuration file.
+type Config struct {
+	BaseURL    string                      `yaml:"base_url,omitempty"`
+	HTTPClient promconfig.HTTPClientConfig `yaml:"http_client,omitempty"`
+	Accounts   []Account                   `yaml:"accounts"`
+}
+
+// Account is one VoiceTrends account to poll.
+type Account struct {
+	Name              string               `yaml:"name"`
+	Tool              voicetrends.Tool     `yaml:"tool"`
+	Login             string               `yaml:"login"`
+	PasswordFile      string               `yaml:"password_file,omitempty"`
+	Password          promconfig.Secret    `yaml:"password,omitempty"`
+	Phones            []string             `yaml:"phones,omitempty"`
+	Periods           []voicetrends.Period `yaml:"periods,omitempty"`
+	Timezone          string               `yaml:"timezone,omitempty"`
+	RequestsPerWindow int                  `yaml:"requests_per_window,omitempty"`
+	Window            model.Duration       `yaml:"window,omitempty"`
+	RefreshInterval   model.Duration       `yaml:"refresh_interval,omitempty"`
+	MaxDataAge        model.Duration       `yaml:"max_data_age,omitempty"`
+
+	// Location is Timezone loaded; set by Load.
+	Location *time.Location `yaml:"-"`
+	// secret is the password in effect: Password, or password_file's content.
+	secret string
+}
+
+// Secret returns the account's password, read from password_file where one is set.
+func (a *Account) Secret() string { return a.secret }
+
+// WithSecret returns a copy of a whose password is s; for in-process
+// configurations such as demo mode, which have no file to read.
+func (a Account) WithSecret(s string) Account {
+	a.secret = s
+	return a
+}
+
+// Load reads and validates the file at path.
+func Load(path string) (*Config, error) {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config file: %w (pass the right path with --config.file)", err)
+	}
+	cfg, err := Parse(content, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("%s:%w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes and validates a configuration; relative password_file paths
+// are resolved against dir. Errors start with the line they are about.
+func Parse(content []byte, dir string) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(content, &root); err != nil {
+		return nil, yamlError(err)
+	}
+	cfg := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(content))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		if errors.Is(err, errEOF) || err.Error() == "EOF" {
+			return nil, fmt.Errorf("1: the file is empty: list at least one account under accounts")
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, "yaml: ") {
+			// A value's own unmarshaler (a duration, http_client) said no
+			// without a position: find the key that fails on its own.
+			line, field := locate(&root)
+			return nil, fmt.Errorf("%d: %s: %w", line, field, err)
+		}
+		return nil, yamlError(err)
+	}
+	if err := cfg.validate(&root, dir); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+var errEOF = errors.New("EOF")
+
+// locate returns the line and path of the deepest key whose value fails to
+// decode on its own, by decoding one key at a time. It runs only on errors.
+func locate(root *yaml.Node) (int, string) {
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return 1, "document"
+	}
+	mapping := func(kv ...*yaml.Node) *yaml.Node { return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: kv} }
+	seq := func(items ...*yaml.Node) *yaml.Node { return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: items} }
+	fails := func(n *yaml.Node) bool {
+		b, err := yaml.Marshal(n)
+		if err != nil {
+			return true
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		return dec.Decode(&Config{}) != nil
+	}
+	top := root.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		k, v := top.Content[i], top.Content[i+1]
+		if !fails(mapping(k, v)) {
+			continue
+		}
+		if k.Value == "accounts" && v.Kind == yaml.SequenceNode {
+			for j, item := range v.Content {
+				if !fails(mapping(k, seq(item))) {
+					continue
+				}
+				for m := 0; item.Kind == yaml.MappingNode && m+1 < len(item.Content); m += 2 {
+					ik, iv := item.Content[m], item.Content[m+1]
+					if fails(mapping(k, seq(mapping(ik, iv)))) {
+						return ik.Line, fmt.Sprintf("accounts[%d].%s", j, ik.Value)
+					}
+				}
+				return item.Line, fmt.Sprintf("accounts[%d]", j)
+			}
+		}
+		return k.Line, k.Value
+	}
+	return top.Line, "document"
+}
+
+// yamlError turns yaml.v3's "yaml: line 3: ..." into "3: ...".
+func yamlError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	return errors.New(strings.TrimPrefix(msg, "line "))
+}
+
+func (c *Config) validate(root *yaml.Node, dir string) error {
+	at := func(path ...any) string { return strconv.Itoa(lineOf(root, path...)) }
+	if c.BaseURL == "" {
+		c.BaseURL = voicetrends.DefaultBaseURL
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: base_url %q is not an http(s) URL: use e.g. %s", at("base_url"), c.BaseURL, voicetrends.DefaultBaseURL)
+	}
+	if !strings.HasSuffix(c.BaseURL, "/") {
+		c.BaseURL += "/"
+	}
+	if err := c.HTTPClient.Validate(); err != nil {
+		return fmt.Errorf("%s: http_client: %w", at("http_client"), err)
+	}
+	if len(c.Accounts) == 0 {
+		return fmt.Errorf("%s: no accounts: list at least one account under accounts", at("accounts"))
+	}
+	seen := map[string]int{}
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
+		if prev, dup := seen[a.Name]; dup {
+			return fmt.Errorf("%s: accounts[%d].name: duplicate account name %q (also accounts[%d]): give each account its own name", at("accounts", i, "name"), i, a.Name, prev)
+		}
+		seen[a.Name] = i
+		if err := a.validate(dir); err != nil {
+			return fmt.Errorf("%s: accounts[%d].%w", at("accounts", i, err.field), i, err)
+		}
+	}
+	return nil
+}
+
+// fieldError is a validation error about one key of an account.
+type fieldError struct {
+	field string
+	msg   string
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.msg }
+
+func fieldErr(field, format string, args ...any) *fieldError {
+	return &fieldError{field: field, msg: fmt.Sprintf(format, args...)}
+}
+
+func (a *Account) validate(dir string) *fieldError {
+	if a.Name == "" {
+		return fieldErr("name", "missing: every account needs a name made of letters, digits, _ and -")
+	}
+	if !accountNameRE.MatchString(a.Name) {
+		return fieldErr("name", "%q may hold only letters, digits, _ and -", a.Name)
+	}
+	if a.Tool == "" {
+		return fieldErr("tool", "missing: set dev, insight or fuseplus")
+	}
+	if _, err := voicetrends.ParseTool(string(a.Tool)); err != nil {
+		return fieldErr("tool", "%v", err)
+	}
+	if a.Login == "" {
+		return fieldErr("login", "missing: set the account's VoiceTrends login")
+	}
+	switch {
+	case a.PasswordFile != "" && a.Password != "":
+		return fieldErr("password", "set either password or password_file, not both")
+	case a.PasswordFile != "":
+		path := a.PasswordFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fieldErr("password_file", "cannot read %q: %v", path, unwrapPathError(err))
+		}
+		a.secret = strings.TrimRight(string(b), "\r\n")
+		if a.secret == "" {
+			return fieldErr("password_file", "%q is empty: put the account's password in it", path)
+		}
+	case a.Password != "":
+		a.secret = string(a.Password)
+	default:
+		return fieldErr("password_file", "missing: set password_file (or password) for the account")
+	}
+	if len(a.Phones) == 0 {
+		a.Phones = []string{voicetrends.AllPhones}
+	}
+	phones := map[string]bool{}
+	for i, p := range a.Phones {
+		if err := voicetrends.ValidatePhone(p); err != nil {
+			return fieldErr(fmt.Sprintf("phones[%d]", i), "%v", err)
+		}
+		if phones[p] {
+			return fieldErr(fmt.Sprintf("phones[%d]", i), "%q is listed twice: list each number once", p)
+		}
+		phones[p] = true
+	}
+	if len(a.Periods) == 0 {
+		a.Periods = append([]voicetrends.Period(nil), voicetrends.Periods...)
+	}
+	periods := map[voicetrends.Period]bool{}
+	for i, p := range a.Periods {
+		if _, err := voicetrends.ParsePeriod(string(p)); err != nil {
+			return fieldErr(fmt.Sprintf("periods[%d]", i), "%v", err)
+		}
+		if periods[p] {
+			return fieldErr(fmt.Sprintf("periods[%d]", i), "%q is listed twice: list each period once", p)
+		}
+		periods[p] = true
+	}
+	if a.Timezone == "" {
+		a.Timezone = DefaultTimezone
+	}
+	loc, err := time.LoadLocation(a.Timezone)
+	if err != nil || a.Timezone == "Local" {
+		return fieldErr("timezone", "unknown time zone %q: use an IANA name such as America/New_York", a.Timezone)
+	}
+	a.Location = loc
+	if a.RequestsPerWindow == 0 {
+		a.RequestsPerWindow = DefaultRequestsPerWindow
+	}
+	if a.RequestsPerWindow < 0 || a.RequestsPerWindow > APIDataLimit {
+		return fieldErr("requests_per_window", "%d is outside 1..%d: the API allows %d data requests per window, shared by every client of the account", a.RequestsPerWindow, APIDataLimit, APIDataLimit)
+	}
+	for _, d := range []struct {
+		field string
+		v     *model.Duration
+		def   time.Duration
+	}{
+		{"window", &a.Window, DefaultWindow},
+		{"refresh_interval", &a.RefreshInterval, DefaultRefreshInterval},
+		{"max_data_age", &a.MaxDataAge, DefaultMaxDataAge},
+	} {
+		if *d.v == 0 {
+			*d.v = model.Duration(d.def)
+		}
+		if *d.v < 0 {
+			return fieldErr(d.field, "must be positive")
+		}
+	}
+	if a.MaxDataAge < a.RefreshInterval {
+		return fieldErr("max_data_age", "%s is shorter than refresh_interval %s: figures would vanish between two refreshes", a.MaxDataAge, a.RefreshInterval)
+	}
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// lineOf finds the line of the node at path (map keys and sequence indexes)
+// below the document root, falling back to the deepest node found.
+func lineOf(root *yaml.Node, path ...any) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, p := range path {
+		var next *yaml.Node
+		switch key := p.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == key {
+						line, next = n.Content[i].Line, n.Content[i+1]
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && key < len(n.Content) {
+				next = n.Content[key]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	if line == 0 {
+		line = 1
+	}
+	return line
+}
+
+// String renders the configuration as YAML with every secret redacted.
+func (c *Config) String() string {
+	b, err := yaml.Marshal(c)
+	if err != nil {
+		return fmt.Sprintf("<config: %v>", err)
+	}
+	return string(b)
+}

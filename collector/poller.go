@@ -1,0 +1,204 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+
+	"github.com/voicetrends/voicetrends_exporter/collector/budget"
+	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+)
+
+// poller refreshes one account's targets, least recently refreshed first,
+// never faster than its budget, and publishes a snapshot after each refresh.
+type poller struct {
+	cfg     config.Account
+	fetcher voicetrends.VolumeFetcher
+	budget  *budget.Budget
+	clock   budget.Clock
+	logger  log.Logger
+
+	targets  []target
+	interval time.Duration
+	up       bool
+	tried    bool // a refresh has finished, well or not
+	snapshot *atomic.Pointer[accountSnapshot]
+}
+
+// EffectiveInterval stretches refresh to fit targets into perWindow requests
+// per window: targets x (window / interval) <= perWindow.
+func EffectiveInterval(refresh, win time.Duration, targets, perWindow int) time.Duration {
+	fit := time.Duration(float64(win) * float64(targets) / float64(perWindow))
+	return max(refresh, fit.Round(time.Second))
+}
+
+// newPoller builds a poller for cfg, keeping the state of targets that
+// carry over from a previous poller of the account.
+func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.Budget, clock budget.Clock, logger log.Logger, snap *atomic.Pointer[accountSnapshot]) *poller {
+	old := map[targetKey]target{}
+	up, tried := false, false
+	if prev := snap.Load(); prev != nil {
+		up, tried = prev.up, prev.tried
+		for _, t := range prev.targets {
+			old[t.targetKey] = t
+		}
+	}
+	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried}
+	for _, phone := range cfg.Phones {
+		for _, period := range cfg.Periods {
+			k := targetKey{phone, period}
+			t, ok := old[k]
+			if !ok {
+				t = newTarget(cfg.Name, k)
+			}
+			p.targets = append(p.targets, t)
+		}
+	}
+	p.interval = EffectiveInterval(time.Duration(cfg.RefreshInterval), time.Duration(cfg.Window), len(p.targets), cfg.RequestsPerWindow)
+	p.publish()
+	return p
+}
+
+func (p *poller) publish() {
+	p.snapshot.Store(&accountSnapshot{
+		name:      p.cfg.Name,
+		location:  p.cfg.Location,
+		maxAge:    time.Duration(p.cfg.MaxDataAge),
+		perWindow: p.cfg.RequestsPerWindow,
+		interval:  p.interval,
+		up:        p.up,
+		tried:     p.tried,
+		targets:   append([]target(nil), p.targets...),
+	})
+}
+
+// run refreshes until stop closes; requests in flight end with ctx.
+func (p *poller) run(ctx context.Context, stop <-chan struct{}) {
+	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
+		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
+	sleepCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-sleepCtx.Done():
+		}
+	}()
+	for sleepCtx.Err() == nil {
+		if wait := p.step(ctx); wait > 0 {
+			_ = p.clock.Sleep(sleepCtx, wait)
+		}
+	}
+}
+
+// step refreshes the most overdue target if the budget allows, and returns
+// how long to wait before the next step otherwise.
+func (p *poller) step(ctx context.Context) time.Duration {
+	now := p.clock.Now()
+	next := -1
+	var earliest time.Time
+	for i := range p.targets {
+		t := &p.targets[i]
+		due := t.due(p.interval)
+		if due.After(now) {
+			if earliest.IsZero() || due.Before(earliest) {
+				earliest = due
+			}
+			continue
+		}
+		if next < 0 || t.lastAttempt.Before(p.targets[next].lastAttempt) {
+			next = i
+		}
+	}
+	if next < 0 {
+		return earliest.Sub(now)
+	}
+	if d, _ := p.budget.Delay(); d > 0 {
+		return d
+	}
+	p.refresh(ctx, &p.targets[next])
+	p.publish()
+	return 0
+}
+
+// refresh fetches one target and records the outcome.
+func (p *poller) refresh(ctx context.Context, t *target) {
+	loc := p.cfg.Location
+	now := p.clock.Now()
+	today := voicetrends.DateIn(now, loc)
+	start, end := window.Request(t.period, today)
+	resp, err := p.fetcher.Volume(ctx, voicetrends.VolumeRequest{Start: start, End: end, Period: t.period, Phone: t.phone})
+	if ctx.Err() != nil {
+		return // shutting down: an interrupted request says nothing about the API
+	}
+	p.tried = true
+	if _, limited := voicetrends.IsRateLimited(err); limited {
+		// Not served: the budget now waits for the reset, and the target stays first in line.
+		p.logState(t, err)
+		p.up = false
+		return
+	}
+	t.attempted, t.lastAttempt = true, now
+	p.up = err == nil
+	if err != nil {
+		t.lastOK = false
+		p.logState(t, err)
+		return
+	}
+	t.lastOK, t.lastSuccess = true, now
+	cur, prev := window.Select(t.period, today, loc, resp.Buckets)
+	t.buckets = keep(cur, prev)
+	var weekStart *voicetrends.Date
+	if cur != nil {
+		d := voicetrends.DateIn(cur.Start, loc)
+		weekStart = &d
+	}
+	t.nextRollover = window.NextRollover(t.period, now, loc, weekStart)
+	p.logState(t, nil)
+}
+
+// keep copies the two buckets a scrape may serve, so that a large answer is not held.
+func keep(bs ...*voicetrends.Bucket) []voicetrends.Bucket {
+	var out []voicetrends.Bucket
+	for _, b := range bs {
+		if b != nil {
+			out = append(out, *b)
+		}
+	}
+	return out
+}
+
+// logState logs a target's errors once per change of state, not once per attempt.
+func (p *poller) logState(t *target, err error) {
+	msg := ""
+	if err != nil {
+		msg = errorClass(err)
+	}
+	if msg == t.lastErr {
+		return
+	}
+	was := t.lastErr
+	t.lastErr = msg
+	if err != nil {
+		level.Warn(p.logger).Log("msg", "refresh failed; keeping the last figures until max_data_age", "phone", t.phone, "period", t.period, "err", err)
+	} else if was != "" {
+		level.Info(p.logger).Log("msg", "refresh recovered", "phone", t.phone, "period", t.period)
+	}
+}
+
+// errorClass is the part of an error that makes a new state worth a log line.
+func errorClass(err error) string {
+	var apiErr *voicetrends.APIError
+	if errors.As(err, &apiErr) {
+		return fmt.Sprintf("%s %d", apiErr.Endpoint, apiErr.StatusCode)
+	}
+	return "error"
+}

@@ -1,0 +1,95 @@
+// Package window works out, in an account's time zone, which dates one
+// refresh asks the API for and which returned buckets are the current and the
+// previous window of a period.
+package window
+
+import (
+	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+)
+
+// The values of the window label.
+const (
+	Current  = "current"  // the period in progress, to date
+	Previous = "previous" // the last complete period
+)
+
+// Span is the dates on which a window's bucket may start, inclusive.
+type Span struct{ First, Last voicetrends.Date }
+
+// Contains reports whether d lies in the span.
+func (s Span) Contains(d voicetrends.Date) bool { return !d.Before(s.First) && !d.After(s.Last) }
+
+// Spans returns where the current and the previous bucket of period p start,
+// seen on date today. Plum does not document the first day of a week, so a
+// week bucket may start on any of the last seven days.
+func Spans(p voicetrends.Period, today voicetrends.Date) (current, previous Span) {
+	switch p {
+	case voicetrends.PeriodWeek:
+		return Span{today.AddDays(-6), today}, Span{today.AddDays(-13), today.AddDays(-7)}
+	case voicetrends.PeriodMonth:
+		first := today.AddMonths(0)
+		last := today.AddMonths(-1)
+		return Span{first, first}, Span{last, last}
+	default:
+		return Span{today, today}, Span{today.AddDays(-1), today.AddDays(-1)}
+	}
+}
+
+// Request returns the date range one refresh of period p asks for on date
+// today: far enough back to hold the previous period whole.
+func Request(p voicetrends.Period, today voicetrends.Date) (start, end voicetrends.Date) {
+	_, prev := Spans(p, today)
+	return prev.First, today
+}
+
+// Select returns the current and previous buckets among buckets (as the
+// API returned them), or nil where the API sent none.
+func Select(p voicetrends.Period, today voicetrends.Date, loc *time.Location, buckets []voicetrends.Bucket) (current, previous *voicetrends.Bucket) {
+	cur, prev := Spans(p, today)
+	// Latest first: should a week span hold two bucket starts, the later one is the window.
+	for i := len(buckets) - 1; i >= 0; i-- {
+		d := voicetrends.DateIn(buckets[i].Start, loc)
+		switch {
+		case current == nil && cur.Contains(d):
+			current = &buckets[i]
+		case previous == nil && prev.Contains(d):
+			previous = &buckets[i]
+		}
+	}
+	return current, previous
+}
+
+// NextRollover returns the instant after now at which period p's current
+// window next changes in loc. weekStart is the start date of the current
+// week's bucket when a refresh has shown it; without it every local midnight
+// may start a week.
+func NextRollover(p voicetrends.Period, now time.Time, loc *time.Location, weekStart *voicetrends.Date) time.Time {
+	today := voicetrends.DateIn(now, loc)
+	next := today.AddDays(1)
+	switch p {
+	case voicetrends.PeriodMonth:
+		next = today.AddMonths(1)
+	case voicetrends.PeriodWeek:
+		if weekStart != nil && weekStart.AddDays(7).After(today) {
+			next = weekStart.AddDays(7)
+		}
+	}
+	return next.Midnight(loc)
+}
+
+// Calculator answers the questions above for the present moment of an
+// injectable clock.
+type Calculator struct {
+	Location *time.Location
+	Now      func() time.Time
+}
+
+// Today returns the current date in the calculator's time zone.
+func (c Calculator) Today() voicetrends.Date { return voicetrends.DateIn(c.Now(), c.Location) }
+
+// Request is Request for today.
+func (c Calculator) Request(p voicetrends.Period) (start, end voicetrends.Date) {
+	return Request(p, c.Today())
+}

@@ -1,0 +1,129 @@
+package window
+
+import (
+	"testing"
+	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+)
+
+func date(s string) voicetrends.Date {
+	d, err := voicetrends.ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func TestRequest(t *testing.T) {
+	for _, c := range []struct {
+		period     voicetrends.Period
+		today      string
+		start, end string
+	}{
+		{voicetrends.PeriodDay, "20261126", "20261125", "20261126"},
+		{voicetrends.PeriodDay, "20260301", "20260228", "20260301"},
+		{voicetrends.PeriodDay, "20240101", "20231231", "20240101"},
+		{voicetrends.PeriodWeek, "20261126", "20261113", "20261126"},
+		{voicetrends.PeriodMonth, "20261126", "20261001", "20261126"},
+		{voicetrends.PeriodMonth, "20260131", "20251201", "20260131"},
+		{voicetrends.PeriodMonth, "20260301", "20260201", "20260301"},
+	} {
+		start, end := Request(c.period, date(c.today))
+		if start.String() != c.start || end.String() != c.end {
+			t.Errorf("Request(%s, %s) = %s..%s, want %s..%s", c.period, c.today, start, end, c.start, c.end)
+		}
+	}
+}
+
+// Whatever day a week starts on, the request holds the previous week whole
+// and Select finds both weeks.
+func TestWeekWhateverTheFirstDay(t *testing.T) {
+	loc, _ := time.LoadLocation("America/New_York")
+	for first := time.Sunday; first <= time.Saturday; first++ {
+		for offset := 0; offset < 7; offset++ {
+			today := date("20261101").AddDays(offset)
+			start, _ := Request(voicetrends.PeriodWeek, today)
+			// Week starts from four weeks back until today, as an API starting weeks on `first` would send them.
+			var buckets []voicetrends.Bucket
+			for d := today.AddDays(-27); !d.After(today); d = d.AddDays(1) {
+				if d.Weekday() == first {
+					buckets = append(buckets, voicetrends.Bucket{Start: d.Midnight(loc)})
+				}
+			}
+			cur, prev := Select(voicetrends.PeriodWeek, today, loc, buckets)
+			if cur == nil || prev == nil {
+				t.Fatalf("first day %s, today %s: current %v previous %v", first, today, cur, prev)
+			}
+			curStart := voicetrends.DateIn(cur.Start, loc)
+			if curStart.After(today) || curStart.DaysUntil(today) > 6 {
+				t.Errorf("first day %s, today %s: current week starts %s", first, today, curStart)
+			}
+			if got := voicetrends.DateIn(prev.Start, loc); got != curStart.AddDays(-7) {
+				t.Errorf("first day %s, today %s: previous week starts %s, want %s", first, today, got, curStart.AddDays(-7))
+			}
+			if voicetrends.DateIn(prev.Start, loc).Before(start) {
+				t.Errorf("first day %s, today %s: previous week starts before the request's start %s", first, today, start)
+			}
+		}
+	}
+}
+
+func TestSelectMissingBuckets(t *testing.T) {
+	loc := time.UTC
+	today := date("20261126")
+	buckets := []voicetrends.Bucket{{Start: today.AddDays(-1).Midnight(loc)}}
+	cur, prev := Select(voicetrends.PeriodDay, today, loc, buckets)
+	if cur != nil || prev == nil || prev != &buckets[0] {
+		t.Errorf("Select with only yesterday: current %v previous %v", cur, prev)
+	}
+	cur, prev = Select(voicetrends.PeriodDay, today.AddDays(2), loc, buckets)
+	if cur != nil || prev != nil {
+		t.Errorf("Select with stale buckets: current %v previous %v, want none", cur, prev)
+	}
+}
+
+func TestNextRollover(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	sunday := date("20261122")
+	for _, c := range []struct {
+		name      string
+		period    voicetrends.Period
+		now       time.Time
+		weekStart *voicetrends.Date
+		want      time.Time
+	}{
+		{"day before midnight", voicetrends.PeriodDay, time.Date(2026, 11, 26, 23, 59, 0, 0, ny), nil, time.Date(2026, 11, 27, 0, 0, 0, 0, ny)},
+		{"day at midnight moves on", voicetrends.PeriodDay, time.Date(2026, 11, 27, 0, 0, 0, 0, ny), nil, time.Date(2026, 11, 28, 0, 0, 0, 0, ny)},
+		{"day across spring DST", voicetrends.PeriodDay, time.Date(2026, 3, 8, 12, 0, 0, 0, ny), nil, time.Date(2026, 3, 9, 0, 0, 0, 0, ny)},
+		{"month end", voicetrends.PeriodMonth, time.Date(2026, 1, 31, 22, 0, 0, 0, ny), nil, time.Date(2026, 2, 1, 0, 0, 0, 0, ny)},
+		{"year end", voicetrends.PeriodMonth, time.Date(2026, 12, 31, 22, 0, 0, 0, ny), nil, time.Date(2027, 1, 1, 0, 0, 0, 0, ny)},
+		{"week start known", voicetrends.PeriodWeek, time.Date(2026, 11, 26, 9, 0, 0, 0, ny), &sunday, time.Date(2026, 11, 29, 0, 0, 0, 0, ny)},
+		{"week start unknown", voicetrends.PeriodWeek, time.Date(2026, 11, 26, 9, 0, 0, 0, ny), nil, time.Date(2026, 11, 27, 0, 0, 0, 0, ny)},
+	} {
+		if got := NextRollover(c.period, c.now, ny, c.weekStart); !got.Equal(c.want) {
+			t.Errorf("%s: NextRollover = %s, want %s", c.name, got, c.want)
+		}
+	}
+	// The instant UTC midnight passes is not a rollover in New York.
+	if got := NextRollover(voicetrends.PeriodDay, time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC), ny, nil); !got.Equal(time.Date(2026, 11, 27, 0, 0, 0, 0, ny)) {
+		t.Errorf("rollover after 01:00 UTC = %s, want New York midnight", got)
+	}
+	// 24 hours after a midnight before the autumn DST change is 23:00, still the same day.
+	fallMidnight := time.Date(2026, 11, 1, 0, 0, 0, 0, ny)
+	if got := NextRollover(voicetrends.PeriodDay, fallMidnight.Add(24*time.Hour), ny, nil); !got.Equal(time.Date(2026, 11, 2, 0, 0, 0, 0, ny)) || got.Sub(fallMidnight) != 25*time.Hour {
+		t.Errorf("autumn DST day: rollover %s is %s after its midnight, want 25h", got, got.Sub(fallMidnight))
+	}
+}
+
+func TestCalculatorUsesTheAccountsZone(t *testing.T) {
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	now := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC) // already the 27th in Tokyo
+	c := Calculator{Location: tokyo, Now: func() time.Time { return now }}
+	if got := c.Today().String(); got != "20261127" {
+		t.Errorf("Today = %s, want 20261127", got)
+	}
+	if s, e := c.Request(voicetrends.PeriodDay); s.String() != "20261126" || e.String() != "20261127" {
+		t.Errorf("Request(day) = %s..%s", s, e)
+	}
+}
