@@ -13,6 +13,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	promconfig "github.com/prometheus/common/config"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
@@ -259,16 +260,22 @@ func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
 	ch <- prometheus.MustNewConstMetric(budgetDesc, prometheus.GaugeValue, float64(s.perWindow), s.name)
 	ch <- prometheus.MustNewConstMetric(intervalDesc, prometheus.GaugeValue, s.interval.Seconds(), s.name)
 	today := voicetrends.DateIn(now, s.location)
+	// One allocation for all of the account's samples rather than one each.
+	pool := make([]gauge, 0, len(s.targets)*(2+2*(1+len(figureMetrics))))
+	emit := func(desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
+		pool = append(pool, gauge{desc, labels, v})
+		ch <- &pool[len(pool)-1]
+	}
 	for i := range s.targets {
 		t := &s.targets[i]
 		if !t.attempted {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(refreshSuccessDesc, prometheus.GaugeValue, boolValue(t.lastOK), t.healthLabels...)
+		emit(refreshSuccessDesc, t.healthLabels, boolValue(t.lastOK))
 		if t.lastSuccess.IsZero() {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(t.lastSuccess.UnixNano())/1e9, t.healthLabels...)
+		emit(lastSuccessDesc, t.healthLabels, float64(t.lastSuccess.UnixNano())/1e9)
 		if now.Sub(t.lastSuccess) > s.maxAge {
 			continue // too old to pass for the present: withdrawn
 		}
@@ -280,10 +287,10 @@ func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
 				continue
 			}
 			labels := t.figureLabels[w]
-			ch <- prometheus.MustNewConstMetric(periodStartDesc, prometheus.GaugeValue, float64(b.Start.Unix()), labels...)
+			emit(periodStartDesc, labels, float64(b.Start.Unix()))
 			for _, f := range figureMetrics {
 				if v, ok := b.Get(f.figure); ok {
-					ch <- prometheus.MustNewConstMetric(f.desc, prometheus.GaugeValue, f.convert(v), labels...)
+					emit(f.desc, labels, f.convert(v))
 				}
 			}
 		}

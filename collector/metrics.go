@@ -34,8 +34,44 @@ func same(v float64) float64    { return v }
 func minutes(v float64) float64 { return v * 60 }
 func percent(v float64) float64 { return v / 100 }
 func figureDesc(name, help string) *prometheus.Desc {
-	return prometheus.NewDesc(namespace+"_"+name, help+cached, figureLabels, nil)
+	d := prometheus.NewDesc(namespace+"_"+name, help+cached, figureLabels, nil)
+	figureTexts[d] = [2]string{namespace + "_" + name, help + cached}
+	return d
 }
+
+// figureTexts keeps the name and HELP text of each figure descriptor, which
+// prometheus.Desc does not expose, for FigureMetrics.
+var figureTexts = map[*prometheus.Desc][2]string{}
+
+// FigureMetric is how one API figure is exported: the backfill writes the
+// same names, HELP texts and units as a scrape.
+type FigureMetric struct {
+	Figure  voicetrends.Figure    // the API series
+	Name    string                // the metric name, e.g. voicetrends_calls
+	Help    string                // the HELP text
+	Convert func(float64) float64 // from the API's unit to the metric's base unit
+}
+
+// FigureMetrics lists the figure metrics in the order a scrape emits them.
+func FigureMetrics() []FigureMetric {
+	out := make([]FigureMetric, 0, len(figureMetrics))
+	for _, f := range figureMetrics {
+		t := figureTexts[f.desc]
+		out = append(out, FigureMetric{Figure: f.figure, Name: t[0], Help: t[1], Convert: f.convert})
+	}
+	return out
+}
+
+// PeriodStartMetric returns the name and HELP text of the gauge holding a
+// window's period start as a Unix timestamp.
+func PeriodStartMetric() (name, help string) {
+	t := figureTexts[periodStartDesc]
+	return t[0], t[1]
+}
+
+// FigureLabelNames returns the label names of the figure metrics and the
+// period start, in order: account, phone, period, window.
+func FigureLabelNames() []string { return append([]string(nil), figureLabels...) }
 
 // figureMetrics is where each API figure is converted; the table drives both
 // the scrape and the descriptors.

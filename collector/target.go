@@ -3,6 +3,9 @@ package collector
 import (
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/voicetrends/voicetrends_exporter/collector/window"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
@@ -17,8 +20,10 @@ type targetKey struct {
 // is a value: a poller replaces it whole, and snapshots share it read-only.
 type target struct {
 	targetKey
-	figureLabels [2][]string // label values for window current and previous
-	healthLabels []string    // account, phone, period
+	// Label pairs are made once per target rather than once per scrape:
+	// they dominate the cost of serving tens of thousands of series.
+	figureLabels [2][]*dto.LabelPair // account, phone, period, window: current and previous
+	healthLabels []*dto.LabelPair    // account, phone, period
 
 	attempted    bool
 	lastAttempt  time.Time
@@ -33,11 +38,11 @@ func newTarget(account string, k targetKey) target {
 	p := string(k.period)
 	return target{
 		targetKey: k,
-		figureLabels: [2][]string{
-			{account, k.phone, p, window.Current},
-			{account, k.phone, p, window.Previous},
+		figureLabels: [2][]*dto.LabelPair{
+			prometheus.MakeLabelPairs(periodStartDesc, []string{account, k.phone, p, window.Current}),
+			prometheus.MakeLabelPairs(periodStartDesc, []string{account, k.phone, p, window.Previous}),
 		},
-		healthLabels: []string{account, k.phone, p},
+		healthLabels: prometheus.MakeLabelPairs(lastSuccessDesc, []string{account, k.phone, p}),
 	}
 }
 
@@ -64,4 +69,23 @@ type accountSnapshot struct {
 	up        bool
 	tried     bool
 	targets   []target
+}
+
+// gauge is a const gauge sample with label pairs made in advance. It is
+// built at scrape time from a snapshot, like prometheus.MustNewConstMetric.
+type gauge struct {
+	desc   *prometheus.Desc
+	labels []*dto.LabelPair
+	value  float64
+}
+
+// Desc implements prometheus.Metric.
+func (g *gauge) Desc() *prometheus.Desc { return g.desc }
+
+// Write implements prometheus.Metric; the label pairs are shared read-only,
+// as client_golang's own const metrics share theirs.
+func (g *gauge) Write(m *dto.Metric) error {
+	m.Label = g.labels
+	m.Gauge = &dto.Gauge{Value: &g.value}
+	return nil
 }

@@ -1,0 +1,147 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/voicetrends/voicetrends_exporter/collector/budget"
+	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
+)
+
+const (
+	testLogin    = "acme"
+	testPassword = "correct horse battery staple"
+)
+
+var testNumbers = []string{"6175550100", "+16175550101", "6175550102", "6175550103", "6175550104", "6175550105"}
+
+// harness runs one account's poller step by step against the simulator on
+// a manual clock, so that tests cross windows and midnights without sleeping.
+type harness struct {
+	t        *testing.T
+	clock    *budget.ManualClock
+	sim      *simulator.Simulator
+	exporter *Exporter
+	account  *account
+	poller   *poller
+	registry *prometheus.Registry
+}
+
+// newHarness starts at start; yaml holds the account's keys beyond name, tool, login and password.
+func newHarness(t *testing.T, start time.Time, simOpts simulator.Options, yaml string) *harness {
+	t.Helper()
+	clock := budget.NewManualClock(start)
+	simOpts.Now = clock.Now
+	if simOpts.Accounts == nil {
+		simOpts.Accounts = []simulator.Account{{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: testNumbers}}
+	}
+	sim := simulator.New(simOpts)
+	server := httptest.NewServer(sim)
+	t.Cleanup(server.Close)
+	text := fmt.Sprintf("base_url: %s/\naccounts:\n  - name: acme\n    tool: dev\n    login: %s\n    password: %q\n%s", server.URL, testLogin, testPassword, yaml)
+	cfg, err := config.Parse([]byte(text), t.TempDir())
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, text)
+	}
+	e := New(Options{Clock: clock})
+	ac := cfg.Accounts[0]
+	a := &account{cfg: ac, instr: newInstrumentation(ac.Name), budget: budget.New(ac.RequestsPerWindow, time.Duration(ac.Window), clock)}
+	if a.client, err = e.newClient(cfg, ac, a); err != nil {
+		t.Fatal(err)
+	}
+	accounts := map[string]*account{ac.Name: a}
+	e.accounts.Store(&accounts)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e)
+	return &harness{t: t, clock: clock, sim: sim, exporter: e, account: a, registry: reg,
+		poller: newPoller(ac, a.client, a.budget, clock, log.NewNopLogger(), &a.snapshot)}
+}
+
+// runUntil steps the poller, moving the clock over every wait, until the
+// clock reaches end.
+func (h *harness) runUntil(end time.Time) {
+	h.t.Helper()
+	for steps := 0; h.clock.Now().Before(end); steps++ {
+		if steps > 100000 {
+			h.t.Fatal("poller does not settle")
+		}
+		wait := h.poller.step(context.Background())
+		if wait <= 0 {
+			continue
+		}
+		if next := h.clock.Now().Add(wait); next.After(end) {
+			h.clock.Set(end)
+		} else {
+			h.clock.Set(next)
+		}
+	}
+}
+
+// refreshAll steps until every target has been attempted once.
+func (h *harness) refreshAll() {
+	h.t.Helper()
+	for i := 0; ; i++ {
+		done := true
+		for _, t := range h.poller.targets {
+			done = done && t.attempted
+		}
+		if done {
+			return
+		}
+		if i > 10000 {
+			h.t.Fatal("targets never all refreshed")
+		}
+		if wait := h.poller.step(context.Background()); wait > 0 {
+			h.clock.Advance(wait)
+		}
+	}
+}
+
+// series gathers the named family as "label=value,..." → value.
+func (h *harness) series(name string) map[string]float64 {
+	h.t.Helper()
+	mfs, err := h.registry.Gather()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			out[labelKey(m.GetLabel())] = value(m)
+		}
+	}
+	return out
+}
+
+func labelKey(pairs []*dto.LabelPair) string {
+	var parts []string
+	for _, p := range pairs {
+		parts = append(parts, p.GetName()+"="+p.GetValue())
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Gauge != nil:
+		return m.GetGauge().GetValue()
+	case m.Counter != nil:
+		return m.GetCounter().GetValue()
+	}
+	return 0
+}

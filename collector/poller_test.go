@@ -1,0 +1,168 @@
+package collector
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
+)
+
+const manyTargets = "    phones: [ALL, \"6175550100\", \"+16175550101\", \"6175550102\", \"6175550103\", \"6175550104\", \"6175550105\"]\n"
+
+func TestBudgetNeverOverspentAndWellUsed(t *testing.T) {
+	const win = 10 * time.Second
+	start := time.Date(2026, 11, 26, 14, 0, 3, 0, time.UTC)
+	h := newHarness(t, start, simulator.Options{Seed: 3, Window: win},
+		manyTargets+"    requests_per_window: 10\n    window: 10s\n    refresh_interval: 1s\n    max_data_age: 1h\n")
+	first := start.Truncate(win).Add(win)
+	h.runUntil(first.Add(5 * win))
+	st := h.sim.Stats(testLogin)
+	if st.DataRateLimited != 0 {
+		t.Errorf("%d requests were answered 429", st.DataRateLimited)
+	}
+	// 21 targets want more than 10 requests per window: the budget must be the limit, and nearly reached.
+	for w := first; w.Before(first.Add(5 * win)); w = w.Add(win) {
+		n := st.DataServed[w.UTC()]
+		if n > 10 || n < 9 {
+			t.Errorf("window %s: %d data requests, want 9 or 10 of a budget of 10 (all windows: %v)", w.Format(time.TimeOnly), n, st.DataServed)
+		}
+	}
+	if got := h.series("voicetrends_refresh_interval_seconds")["account=acme"]; got != 21 {
+		t.Errorf("effective refresh interval = %vs, want 21s (21 targets x 10s / 10)", got)
+	}
+}
+
+func TestBudgetSharedWithAnotherClient(t *testing.T) {
+	const win = 10 * time.Second
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name        string
+		other       int
+		wantServed  int // per window
+		want429Each bool
+	}{
+		// Limit 40, the other client spends 30: 10 remain, the reserve is 2, so the exporter takes 8 and waits for the reset.
+		{"waits at the reserve", 30, 8, false},
+		// The other client spends everything: one 429 per window and not one retry before the reset.
+		{"429 waits for the reset", 40, 0, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, start, simulator.Options{Seed: 3, Window: win, DataLimit: 40},
+				manyTargets+"    requests_per_window: 20\n    window: 10s\n    refresh_interval: 1s\n    max_data_age: 1h\n")
+			h.sim.SetFaults(simulator.Faults{OtherClientPerWindow: c.other})
+			const windows = 4
+			h.runUntil(start.Add(windows * win))
+			st := h.sim.Stats(testLogin)
+			for w := start; w.Before(start.Add(windows * win)); w = w.Add(win) {
+				if n := st.DataServed[w.UTC()]; n != c.wantServed {
+					t.Errorf("window %s: served %d, want %d", w.Format(time.TimeOnly), n, c.wantServed)
+				}
+			}
+			want429 := 0
+			if c.want429Each {
+				want429 = windows
+			}
+			if st.DataRateLimited != want429 {
+				t.Errorf("%d answers were 429, want %d", st.DataRateLimited, want429)
+			}
+		})
+	}
+}
+
+func TestRollover(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	for _, c := range []struct {
+		name      string
+		midnight  time.Time            // the local midnight crossed
+		previous  time.Time            // the day before's midnight
+		rolled    []voicetrends.Period // the simulator's weeks start on Sunday: 2026-02-01 is one
+		monthFrom time.Time            // the current month's start after the rollover
+	}{
+		{"local midnight", time.Date(2026, 11, 27, 0, 0, 0, 0, ny), time.Date(2026, 11, 26, 0, 0, 0, 0, ny), []voicetrends.Period{voicetrends.PeriodDay}, time.Date(2026, 11, 1, 0, 0, 0, 0, ny)},
+		{"month end", time.Date(2026, 2, 1, 0, 0, 0, 0, ny), time.Date(2026, 1, 31, 0, 0, 0, 0, ny), []voicetrends.Period{voicetrends.PeriodDay, voicetrends.PeriodWeek, voicetrends.PeriodMonth}, time.Date(2026, 2, 1, 0, 0, 0, 0, ny)},
+		{"after the 25-hour DST day", time.Date(2026, 11, 2, 0, 0, 0, 0, ny), time.Date(2026, 11, 1, 0, 0, 0, 0, ny), []voicetrends.Period{voicetrends.PeriodDay}, time.Date(2026, 11, 1, 0, 0, 0, 0, ny)},
+		{"after the 23-hour DST day", time.Date(2026, 3, 9, 0, 0, 0, 0, ny), time.Date(2026, 3, 8, 0, 0, 0, 0, ny), []voicetrends.Period{voicetrends.PeriodDay}, time.Date(2026, 3, 1, 0, 0, 0, 0, ny)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, c.midnight.Add(-2*time.Minute), simulator.Options{Seed: 5},
+				"    phones: [ALL]\n    refresh_interval: 6h\n    max_data_age: 12h\n")
+			h.refreshAll()
+			before := map[voicetrends.Period]time.Time{}
+			for _, tg := range h.poller.targets {
+				before[tg.period] = tg.lastAttempt
+			}
+			h.runUntil(c.midnight.Add(time.Minute))
+			for _, tg := range h.poller.targets {
+				rolled := false
+				for _, p := range c.rolled {
+					rolled = rolled || p == tg.period
+				}
+				switch {
+				case rolled && (tg.lastAttempt.Before(c.midnight) || tg.lastAttempt.After(c.midnight.Add(10*time.Second))):
+					t.Errorf("%s target refreshed at %s, want right after midnight %s", tg.period, tg.lastAttempt, c.midnight)
+				case !rolled && !tg.lastAttempt.Equal(before[tg.period]):
+					t.Errorf("%s target refreshed at %s although its period did not roll over", tg.period, tg.lastAttempt)
+				}
+			}
+			starts := h.series("voicetrends_period_start_timestamp_seconds")
+			for key, want := range map[string]time.Time{
+				"account=acme,period=day,phone=ALL,window=current":    c.midnight,
+				"account=acme,period=day,phone=ALL,window=previous":   c.previous,
+				"account=acme,period=month,phone=ALL,window=current":  c.monthFrom,
+				"account=acme,period=month,phone=ALL,window=previous": time.Date(c.monthFrom.Year(), c.monthFrom.Month()-1, 1, 0, 0, 0, 0, ny),
+			} {
+				if got := starts[key]; got != float64(want.Unix()) {
+					t.Errorf("period start {%s} = %v, want %v (%s)", key, got, want.Unix(), want)
+				}
+			}
+		})
+	}
+}
+
+// Between the rollover and the refresh, yesterday's figures are never served as today's.
+func TestNoStaleCurrentWindowAfterMidnight(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	midnight := time.Date(2026, 11, 27, 0, 0, 0, 0, ny)
+	h := newHarness(t, midnight.Add(-time.Minute), simulator.Options{Seed: 5}, "    phones: [ALL]\n    periods: [day]\n    refresh_interval: 6h\n    max_data_age: 12h\n")
+	h.refreshAll()
+	h.clock.Set(midnight.Add(time.Second)) // the poller has not run since midnight
+	starts := h.series("voicetrends_period_start_timestamp_seconds")
+	if _, ok := starts["account=acme,period=day,phone=ALL,window=current"]; ok {
+		t.Error("yesterday's bucket is served as the current day after midnight")
+	}
+	if got := starts["account=acme,period=day,phone=ALL,window=previous"]; got != float64(midnight.AddDate(0, 0, -1).Unix()) {
+		t.Errorf("previous day starts %v, want yesterday's midnight", got)
+	}
+}
+
+func TestFailuresKeepFiguresUntilMaxDataAge(t *testing.T) {
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	h := newHarness(t, start, simulator.Options{Seed: 5}, "    phones: [ALL]\n    periods: [day]\n    refresh_interval: 5m\n    max_data_age: 30m\n")
+	h.refreshAll()
+	key := "account=acme,period=day,phone=ALL,window=current"
+	good := h.series("voicetrends_calls")[key]
+	if good == 0 {
+		t.Fatal("no calls before the failure; the test proves nothing")
+	}
+	h.sim.SetFaults(simulator.Faults{ServerErrorRate: 1})
+	h.runUntil(start.Add(20 * time.Minute))
+	if got, ok := h.series("voicetrends_calls")[key]; !ok || got != good {
+		t.Errorf("within max_data_age a failed refresh changed calls to %v (present %v), want the last good %v", got, ok, good)
+	}
+	health := fmt.Sprint(h.series("voicetrends_up")["account=acme"], h.series("voicetrends_last_refresh_success")["account=acme,period=day,phone=ALL"])
+	if health != "0 0" {
+		t.Errorf("up and last_refresh_success = %s, want 0 0", health)
+	}
+	if got := h.series("voicetrends_last_success_timestamp_seconds")["account=acme,period=day,phone=ALL"]; got != float64(start.Unix()) {
+		t.Errorf("last success = %v, want %v", got, start.Unix())
+	}
+	h.runUntil(start.Add(31 * time.Minute))
+	if n := len(h.series("voicetrends_calls")); n != 0 {
+		t.Errorf("%d calls series still served past max_data_age", n)
+	}
+	if n := h.series("voicetrends_api_requests_total")["account=acme,code=500,endpoint=volume"]; n < 5 {
+		t.Errorf("api_requests_total{code=500} = %v, want the failed refreshes counted", n)
+	}
+}
