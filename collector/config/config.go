@@ -181,6 +181,10 @@ func (c *Config) validate(root *yaml.Node, dir string) error {
 	if !strings.HasSuffix(c.BaseURL, "/") {
 		c.BaseURL += "/"
 	}
+	if px := &c.HTTPClient.ProxyConfig; (px.ProxyURL.URL == nil || px.ProxyURL.String() == "") && px.NoProxy == "" {
+		// Like any HTTP client, honour HTTPS_PROXY and NO_PROXY unless told otherwise.
+		px.ProxyFromEnvironment = true
+	}
 	if err := c.HTTPClient.Validate(); err != nil {
 		return fmt.Errorf("%s: http_client: %w", at("http_client"), err)
 	}
