@@ -102,7 +102,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	for _, ac := range cfg.Accounts {
 		id := clientIdentity{cfg.BaseURL, cfg.HTTPClient, ac.Tool, ac.Login, ac.Secret()}
 		old := current[ac.Name]
-		if old != nil && reflect.DeepEqual(old.cfg, ac) && reflect.DeepEqual(old.identity, id) {
+		if old != nil && sameAccount(old.cfg, ac) && reflect.DeepEqual(old.identity, id) {
 			next[ac.Name] = old
 			continue
 		}
@@ -143,6 +143,13 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	return nil
 }
 
+// sameAccount compares two loads of an account; Timezone stands for
+// Location, whose loads differ in their caches.
+func sameAccount(a, b config.Account) bool {
+	a.Location, b.Location = nil, nil
+	return reflect.DeepEqual(a, b)
+}
+
 func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) (*voicetrends.Client, error) {
 	httpClient, err := promconfig.NewClientFromConfig(cfg.HTTPClient, "voicetrends")
 	if err != nil {
@@ -154,6 +161,7 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 		Login:      ac.Login,
 		Password:   ac.Secret(),
 		HTTPClient: httpClient,
+		Location:   ac.Location,
 		Now:        e.clock.Now,
 		Observer:   a.instr,
 		Limiter:    a.budget,

@@ -1,0 +1,153 @@
+package voicetrends
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// APIError is a non-200 answer from the API.
+type APIError struct {
+	Endpoint   string    // EndpointAuth or EndpointVolume
+	StatusCode int       // the HTTP status
+	Message    string    // the body's "error" text, or a short sanitised snippet of a non-JSON body
+	RateLimit  RateLimit // the response's X-RateLimit-* headers
+}
+
+// Error describes the failure without any secret: the message has been
+// sanitised before it was stored.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: HTTP %d", e.Endpoint, e.StatusCode)
+	if t := http.StatusText(e.StatusCode); t != "" {
+		b.WriteString(" " + t)
+	}
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.StatusCode == http.StatusTooManyRequests && !e.RateLimit.Reset.IsZero() {
+		b.WriteString("; limit resets at " + e.RateLimit.Reset.UTC().Format(time.RFC3339))
+	}
+	return b.String()
+}
+
+func statusIs(err error, code int) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.StatusCode == code
+}
+
+// IsUnauthorized reports whether err carries a 401: invalid or expired
+// credentials, or an inactive account.
+func IsUnauthorized(err error) bool { return statusIs(err, http.StatusUnauthorized) }
+
+// IsBadRequest reports whether err carries a 400: the API refused the
+// request's input (dates, period, a phone the account does not own).
+func IsBadRequest(err error) bool { return statusIs(err, http.StatusBadRequest) }
+
+// IsServerError reports whether err carries a 5xx answer.
+func IsServerError(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.StatusCode >= 500 && e.StatusCode <= 599
+}
+
+// IsRateLimited reports whether err carries a 429 and, when the response
+// said so, when the limit resets (zero when the header was missing).
+func IsRateLimited(err error) (reset time.Time, ok bool) {
+	var e *APIError
+	if errors.As(err, &e) && e.StatusCode == http.StatusTooManyRequests {
+		return e.RateLimit.Reset, true
+	}
+	return time.Time{}, false
+}
+
+// LoginDeferredError is returned without any request being sent when the
+// client may not log in yet: it is backing off after failed logins, or it
+// has spent its login budget for the current window. Unwrap gives the last
+// login error, if any, so IsUnauthorized tells a wrong password apart.
+type LoginDeferredError struct {
+	Until  time.Time // the earliest time the next login may be tried
+	Reason string    // why, for people
+	Last   error     // the last login error; nil when there was none
+}
+
+// Error names when the next login may happen and the last login error.
+func (e *LoginDeferredError) Error() string {
+	s := fmt.Sprintf("login deferred until %s: %s", e.Until.UTC().Format(time.RFC3339), e.Reason)
+	if e.Last != nil {
+		s += "; last login error: " + e.Last.Error()
+	}
+	return s
+}
+
+// Unwrap returns the last login error.
+func (e *LoginDeferredError) Unwrap() error { return e.Last }
+
+// NextLogin reports whether err is a LoginDeferredError and, if so, the
+// earliest time a login may be tried again.
+func NextLogin(err error) (time.Time, bool) {
+	var e *LoginDeferredError
+	if errors.As(err, &e) {
+		return e.Until, true
+	}
+	return time.Time{}, false
+}
+
+// credentialPattern finds Authorization-style values a proxy might echo in
+// an error page, whatever secret they hold.
+var credentialPattern = regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{4,}`)
+
+// redact removes every known secret and anything that looks like an
+// Authorization value from s.
+func redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 3 { // shorter strings would mangle ordinary text and cannot be meaningful secrets
+			s = strings.ReplaceAll(s, sec, "<redacted>")
+		}
+	}
+	return credentialPattern.ReplaceAllString(s, "$1 <redacted>")
+}
+
+// snippet returns at most n runes of b as one printable line: markup tags
+// are dropped, whitespace and control characters collapse to one space and
+// invalid UTF-8 becomes U+FFFD, so that an HTML error page from a proxy
+// reads as a sentence in a log line.
+func snippet(b []byte, n int) string {
+	var out strings.Builder
+	inTag, space := false, false
+	count := 0
+	for len(b) > 0 && count < n {
+		r, size := utf8.DecodeRune(b)
+		b = b[size:]
+		switch {
+		case r == '<':
+			inTag = true
+			space = true
+			continue
+		case inTag:
+			if r == '>' {
+				inTag = false
+			}
+			continue
+		case unicode.IsSpace(r) || !unicode.IsPrint(r) && r != utf8.RuneError:
+			space = true
+			continue
+		}
+		if space && out.Len() > 0 {
+			out.WriteByte(' ')
+			count++
+		}
+		space = false
+		out.WriteRune(r)
+		count++
+	}
+	s := out.String()
+	if len(b) > 0 {
+		s += "…"
+	}
+	return s
+}
