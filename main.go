@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // accounts name IANA zones; a minimal image has no zoneinfo
@@ -32,11 +34,17 @@ import (
 )
 
 const (
-	exporterName = "voicetrends_exporter"
+	exporterName = collector.ExporterName
 	// defaultAddress: Prometheus' default-port list is full from 9100 to 9999.
 	defaultAddress = ":10141"
 	// shutdownTimeout bounds how long requests in flight may finish on exit.
 	shutdownTimeout = 10 * time.Second
+)
+
+// stdout and stderr are where run writes; tests swap them to read what it says.
+var (
+	stdout io.Writer = os.Stdout
+	stderr io.Writer = os.Stderr
 )
 
 func main() { os.Exit(run(os.Args[1:], make(chan os.Signal, 1))) }
@@ -62,9 +70,21 @@ func run(args []string, signals chan os.Signal) int {
 	sim := app.Command("simulator", "Serve the VoiceTrends API simulator with the demo accounts, for trying other clients.")
 	simAddress := sim.Flag("listen-address", "Address the simulator listens on.").Default("127.0.0.1:10142").String()
 
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	// kingpin would os.Exit after --help or --version; run returns the code instead.
+	exitCode := -1
+	app.Terminate(func(code int) {
+		if exitCode < 0 {
+			exitCode = code
+		}
+	})
 	cmd, err := app.Parse(args)
+	if exitCode >= 0 {
+		return exitCode
+	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v; try --help\n", exporterName, err)
+		fmt.Fprintf(stderr, "%s: %v; try --help\n", exporterName, err)
 		return 2
 	}
 	base := newLogger(*logLevel, *logFormat)
@@ -96,7 +116,7 @@ func run(args []string, signals chan os.Signal) int {
 		}
 	}
 	if *configCheck {
-		fmt.Printf("%s: configuration is valid: %d account(s)\n", *configFile, len(cfg.Accounts))
+		fmt.Fprintf(stdout, "%s: configuration is valid: %d account(s)\n", *configFile, len(cfg.Accounts))
 		return 0
 	}
 	return serveMetrics(cfg, *configFile, *demo, *telemetryPath, webFlags, logger, slogger, signals)
@@ -106,9 +126,9 @@ func run(args []string, signals chan os.Signal) int {
 func newLogger(lvl, format string) log.Logger {
 	var logger log.Logger
 	if format == "json" {
-		logger = log.NewJSONLogger(log.NewSyncWriter(os.Stderr))
+		logger = log.NewJSONLogger(log.NewSyncWriter(stderr))
 	} else {
-		logger = log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr))
+		logger = log.NewLogfmtLogger(log.NewSyncWriter(stderr))
 	}
 	return level.NewFilter(logger, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
 }
@@ -141,7 +161,12 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	reloads := make(chan chan error)
-	mux := newMux(registry, exporter, telemetryPath, reloads, logger)
+	// stopping closes once the loop below takes no more reloads, so that a
+	// reload request then in flight is answered instead of holding up shutdown.
+	stopping := make(chan struct{})
+	stopReloads := sync.OnceFunc(func() { close(stopping) })
+	defer stopReloads()
+	mux := newMux(registry, exporter, telemetryPath, reloads, stopping, logger)
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
@@ -169,6 +194,7 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 				continue
 			}
 			level.Info(logger).Log("msg", "shutting down", "signal", sig)
+			stopReloads()
 			ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 			err := server.Shutdown(ctx)
 			cancel()
@@ -188,7 +214,7 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 	}
 }
 
-func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemetryPath string, reloads chan chan error, logger log.Logger) *http.ServeMux {
+func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemetryPath string, reloads chan chan error, stopping <-chan struct{}, logger log.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(telemetryPath, promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 		ErrorLog:            promhttpLogger{logger},

@@ -8,6 +8,9 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+
+	"github.com/voicetrends/voicetrends_exporter/collector/config"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
@@ -136,11 +139,25 @@ func descs() []*prometheus.Desc {
 	return out
 }
 
-// MetricNames returns the name of every metric family the collector
-// exposes, taken from its descriptors, sorted.
+// ExporterName names the exporter in its build_info metric and its logs.
+const ExporterName = "voicetrends_exporter"
+
+// MetricNames returns the name of every voicetrends metric family the
+// exporter exposes, taken from the descriptors of the collector, the reload
+// status and the build info, sorted.
 func MetricNames() []string {
+	all := descs()
+	ch := make(chan *prometheus.Desc, 8)
+	go func() {
+		(&config.Safe{}).Describe(ch)
+		versioncollector.NewCollector(ExporterName).Describe(ch)
+		close(ch)
+	}()
+	for d := range ch {
+		all = append(all, d)
+	}
 	var names []string
-	for _, d := range descs() {
+	for _, d := range all {
 		// Desc offers no getter; its String form is stable: Desc{fqName: "name", ...}.
 		s := d.String()
 		s = s[strings.Index(s, `"`)+1:]

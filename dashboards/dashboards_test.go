@@ -1,0 +1,664 @@
+// Package dashboards holds the Grafana dashboards shipped with voicetrends_exporter
+// and the tests that prove them: schema, structure, and that every query asks only
+// for metrics the exporter (or the shipped recording rules) really produce.
+package dashboards
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+	"gopkg.in/yaml.v3"
+
+	"github.com/voicetrends/voicetrends_exporter/collector"
+)
+
+// rulesFile is the shipped Prometheus rule file whose recording rules the
+// dashboards may query.
+const rulesFile = "../prometheus/rules.yml"
+
+// wantUIDs fixes each dashboard's uid: links, the compose stack's home dashboard and
+// users' bookmarks depend on it, so a change must be deliberate.
+var wantUIDs = map[string]string{
+	"call-volume.json":     "voicetrends-call-volume",
+	"exporter-health.json": "voicetrends-exporter-health",
+}
+
+// datasourceRef is how every panel, query and query variable must name its data
+// source, so that the dashboard follows the `datasource` variable.
+const datasourceRef = "${datasource}"
+
+// grafanaBuiltins are Grafana's own variables that a dashboard may use undefined.
+var grafanaBuiltins = map[string]bool{
+	"__all": true, "__rate_interval": true, "__interval": true, "__interval_ms": true,
+	"__range": true, "__range_s": true, "__range_ms": true, "__from": true, "__to": true,
+	"__dashboard": true, "__org": true, "__user": true, "__timezone": true,
+}
+
+// dashboardFile is one dashboard read from disk: the raw bytes for the schema check
+// and the fields the other checks need.
+type dashboardFile struct {
+	name string
+	raw  []byte
+	doc  dashboardDoc
+}
+
+type dashboardDoc struct {
+	UID           string         `json:"uid"`
+	Title         string         `json:"title"`
+	SchemaVersion int            `json:"schemaVersion"`
+	Panels        []panelDoc     `json:"panels"`
+	Templating    templatingDoc  `json:"templating"`
+	Raw           map[string]any `json:"-"`
+}
+
+type templatingDoc struct {
+	List []variableDoc `json:"list"`
+}
+
+type variableDoc struct {
+	Type       string         `json:"type"`
+	Name       string         `json:"name"`
+	Query      any            `json:"query"`
+	Datasource *datasourceDoc `json:"datasource"`
+}
+
+type datasourceDoc struct {
+	Type string `json:"type"`
+	UID  string `json:"uid"`
+}
+
+type panelDoc struct {
+	ID         int            `json:"id"`
+	Type       string         `json:"type"`
+	Title      string         `json:"title"`
+	Datasource *datasourceDoc `json:"datasource"`
+	Targets    []targetDoc    `json:"targets"`
+	Panels     []panelDoc     `json:"panels"` // a collapsed row keeps its panels here
+}
+
+type targetDoc struct {
+	RefID      string         `json:"refId"`
+	Expr       string         `json:"expr"`
+	Datasource *datasourceDoc `json:"datasource"`
+}
+
+// query is one PromQL expression found in a dashboard, with where it came from.
+type query struct {
+	where string
+	expr  string
+}
+
+func loadDashboards(t *testing.T) []dashboardFile {
+	t.Helper()
+	paths, err := filepath.Glob("*.json")
+	if err != nil {
+		t.Fatalf("listing dashboards: %v", err)
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, filepath.Base(p))
+	}
+	sort.Strings(names)
+	var want []string
+	for n := range wantUIDs {
+		want = append(want, n)
+	}
+	sort.Strings(want)
+	if !slices.Equal(names, want) {
+		t.Fatalf("dashboards on disk %v, want %v: add a new dashboard to wantUIDs with its fixed uid", names, want)
+	}
+	var out []dashboardFile
+	for _, name := range names {
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatalf("reading %s: %v", name, err)
+		}
+		f := dashboardFile{name: name, raw: raw}
+		if err := json.Unmarshal(raw, &f.doc); err != nil {
+			t.Fatalf("%s: not JSON: %v", name, err)
+		}
+		if err := json.Unmarshal(raw, &f.doc.Raw); err != nil {
+			t.Fatalf("%s: not a JSON object: %v", name, err)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// allPanels flattens rows, including the panels a collapsed row carries.
+func allPanels(ps []panelDoc) []panelDoc {
+	var out []panelDoc
+	for _, p := range ps {
+		out = append(out, p)
+		out = append(out, allPanels(p.Panels)...)
+	}
+	return out
+}
+
+// queries returns every PromQL expression of a dashboard: panel targets and the
+// selector inside each query variable's label_values(...).
+func (f dashboardFile) queries(t *testing.T) []query {
+	t.Helper()
+	var out []query
+	for _, p := range allPanels(f.doc.Panels) {
+		for _, tg := range p.Targets {
+			out = append(out, query{where: fmt.Sprintf("%s panel %d %q target %s", f.name, p.ID, p.Title, tg.RefID), expr: tg.Expr})
+		}
+	}
+	for _, v := range f.doc.Templating.List {
+		if v.Type != "query" {
+			continue
+		}
+		sel, _, err := labelValuesQuery(variableQuery(v))
+		if err != nil {
+			t.Errorf("%s variable %s: %v", f.name, v.Name, err)
+			continue
+		}
+		if sel != "" {
+			out = append(out, query{where: fmt.Sprintf("%s variable %s", f.name, v.Name), expr: sel})
+		}
+	}
+	return out
+}
+
+// variableQuery returns a query variable's query whether Grafana stored it as a
+// string or, as newer versions do, as an object with a "query" field.
+func variableQuery(v variableDoc) string {
+	switch q := v.Query.(type) {
+	case string:
+		return q
+	case map[string]any:
+		s, _ := q["query"].(string)
+		return s
+	}
+	return ""
+}
+
+var labelValuesRE = regexp.MustCompile(`^\s*label_values\(\s*(?:(.*),\s*)?([a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$`)
+
+// labelValuesQuery splits Grafana's label_values(selector, label) into its parts;
+// the selector is empty for label_values(label).
+func labelValuesQuery(q string) (selector, label string, err error) {
+	m := labelValuesRE.FindStringSubmatch(q)
+	if m == nil {
+		return "", "", fmt.Errorf("query %q is not label_values([selector,] label)", q)
+	}
+	return m[1], m[2], nil
+}
+
+// varRefRE matches Grafana variable references: $name, ${name}, ${name:format}, [[name]].
+var varRefRE = regexp.MustCompile(`\$\{([a-zA-Z0-9_]+)(?::[^}]*)?\}|\$([a-zA-Z0-9_]+)|\[\[([a-zA-Z0-9_]+)(?::[^\]]*)?\]\]`)
+
+// variableRefs returns the names of all variables referenced anywhere in s.
+func variableRefs(s string) []string {
+	var out []string
+	for _, m := range varRefRE.FindAllStringSubmatch(s, -1) {
+		for _, g := range m[1:] {
+			if g != "" {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// substitute replaces every variable reference in s with values[name]; it fails on
+// a reference without a value, so a new variable cannot slip past the checks.
+func substitute(s string, values map[string]string) (string, error) {
+	var missing []string
+	out := varRefRE.ReplaceAllStringFunc(s, func(ref string) string {
+		name := variableRefs(ref)[0]
+		v, ok := values[name]
+		if !ok {
+			missing = append(missing, name)
+			return ref
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("no value for variable(s) %v in %q", missing, s)
+	}
+	return out, nil
+}
+
+// builtinValues fills Grafana's built-in interval and range variables with values
+// that make valid PromQL and, at a 2s scrape interval, non-empty rates.
+var builtinValues = map[string]string{
+	"__rate_interval": "1m", "__interval": "30s", "__interval_ms": "30000",
+	"__range": "5m", "__range_s": "300", "__range_ms": "300000",
+}
+
+// metricNames parses a PromQL expression and returns the metric names it selects.
+// A selector without a metric name is an error: the dashboards must say which
+// metric they read.
+func metricNames(expr string) ([]string, error) {
+	e, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %q: %w", expr, err)
+	}
+	var names []string
+	var errs []error
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		vs, ok := n.(*parser.VectorSelector)
+		if !ok {
+			return nil
+		}
+		name := vs.Name
+		for _, m := range vs.LabelMatchers {
+			if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+				name = m.Value
+			}
+		}
+		if name == "" {
+			errs = append(errs, fmt.Errorf("selector %s in %q has no single metric name", vs, expr))
+			return nil
+		}
+		names = append(names, name)
+		return nil
+	})
+	return names, errors.Join(errs...)
+}
+
+// histogramSuffixes are the series a histogram family exposes besides its name.
+var histogramSuffixes = []string{"_bucket", "_sum", "_count"}
+
+// knownMetric reports whether a series name belongs to one of the families.
+func knownMetric(name string, families map[string]bool) bool {
+	if families[name] {
+		return true
+	}
+	for _, suf := range histogramSuffixes {
+		if base, ok := strings.CutSuffix(name, suf); ok && families[base] {
+			return true
+		}
+	}
+	return false
+}
+
+// exporterFamilies returns the metric families the exporter's collector describes.
+func exporterFamilies(t *testing.T) map[string]bool {
+	t.Helper()
+	names := collector.MetricNames()
+	if len(names) == 0 {
+		t.Fatal("collector.MetricNames() returned no names")
+	}
+	out := map[string]bool{}
+	for _, n := range names {
+		out[n] = true
+	}
+	return out
+}
+
+// ruleGroups is the part of a Prometheus rule file the tests read.
+type ruleGroups struct {
+	Groups []struct {
+		Name  string `yaml:"name"`
+		Rules []struct {
+			Record string `yaml:"record"`
+			Alert  string `yaml:"alert"`
+			Expr   string `yaml:"expr"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+func loadRules(t *testing.T) ruleGroups {
+	t.Helper()
+	raw, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatalf("reading rules: %v", err)
+	}
+	var rg ruleGroups
+	if err := yaml.Unmarshal(raw, &rg); err != nil {
+		t.Fatalf("%s: %v", rulesFile, err)
+	}
+	if len(rg.Groups) == 0 {
+		t.Fatalf("%s: no rule groups", rulesFile)
+	}
+	return rg
+}
+
+// recordedNames returns the names of the shipped recording rules.
+func recordedNames(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				out = append(out, r.Record)
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no recording rules", rulesFile)
+	}
+	return out
+}
+
+var registerPlugins sync.Once
+
+// sdkError undoes a typed nil: the SDK's strict decoders return their error list as
+// an error even when the list is empty.
+func sdkError(err error) error {
+	var be cog.BuildErrors
+	if errors.As(err, &be) && len(be) == 0 {
+		return nil
+	}
+	return err
+}
+
+// TestDashboardSchema decodes each dashboard strictly with the Grafana Foundation
+// SDK's generated types: an unknown field, a wrong type or a missing required field
+// anywhere (panel options and field config included) fails.
+func TestDashboardSchema(t *testing.T) {
+	registerPlugins.Do(plugins.RegisterDefaultPlugins)
+	knownPanels := map[string]bool{"row": true, "stat": true, "timeseries": true, "table": true}
+	for _, f := range loadDashboards(t) {
+		t.Run(f.name, func(t *testing.T) {
+			var d dashboard.Dashboard
+			if err := sdkError(d.UnmarshalJSONStrict(f.raw)); err != nil {
+				t.Fatalf("does not match Grafana's dashboard schema: %v", err)
+			}
+			if err := sdkError(d.Validate()); err != nil {
+				t.Fatalf("invalid: %v", err)
+			}
+			if d.SchemaVersion < 39 {
+				t.Errorf("schemaVersion %d, want at least 39", d.SchemaVersion)
+			}
+			for _, p := range allPanels(f.doc.Panels) {
+				// Only registered panel types get their options checked strictly.
+				if !knownPanels[p.Type] {
+					t.Errorf("panel %d %q: type %q is not one whose options this test checks", p.ID, p.Title, p.Type)
+				}
+			}
+		})
+	}
+}
+
+// TestDashboardStructure checks the rules Grafana does not enforce but the stack
+// relies on.
+func TestDashboardStructure(t *testing.T) {
+	uids := map[string]string{}
+	for _, f := range loadDashboards(t) {
+		t.Run(f.name, func(t *testing.T) {
+			if f.doc.UID != wantUIDs[f.name] {
+				t.Errorf("uid %q, want the fixed %q", f.doc.UID, wantUIDs[f.name])
+			}
+			if other, dup := uids[f.doc.UID]; dup {
+				t.Errorf("uid %q also used by %s", f.doc.UID, other)
+			}
+			uids[f.doc.UID] = f.name
+			if f.doc.Title == "" {
+				t.Error("no title")
+			}
+
+			ids := map[int]string{}
+			panels := allPanels(f.doc.Panels)
+			if len(panels) == 0 {
+				t.Fatal("no panels")
+			}
+			for _, p := range panels {
+				if p.ID <= 0 {
+					t.Errorf("panel %q has no id", p.Title)
+				}
+				if other, dup := ids[p.ID]; dup {
+					t.Errorf("panel id %d used by %q and %q", p.ID, other, p.Title)
+				}
+				ids[p.ID] = p.Title
+				if p.Type == "row" {
+					if len(p.Targets) > 0 {
+						t.Errorf("row %q has queries", p.Title)
+					}
+					continue
+				}
+				if len(p.Targets) == 0 {
+					t.Errorf("panel %d %q has no query", p.ID, p.Title)
+				}
+				checkDatasource(t, fmt.Sprintf("panel %d %q", p.ID, p.Title), p.Datasource)
+				refs := map[string]bool{}
+				for _, tg := range p.Targets {
+					where := fmt.Sprintf("panel %d %q target %s", p.ID, p.Title, tg.RefID)
+					checkDatasource(t, where, tg.Datasource)
+					if tg.RefID == "" || refs[tg.RefID] {
+						t.Errorf("%s: refId empty or repeated", where)
+					}
+					refs[tg.RefID] = true
+					if strings.TrimSpace(tg.Expr) == "" {
+						t.Errorf("%s: empty expr", where)
+					}
+				}
+			}
+
+			defined := map[string]bool{}
+			for _, v := range f.doc.Templating.List {
+				if defined[v.Name] {
+					t.Errorf("variable %q defined twice", v.Name)
+				}
+				defined[v.Name] = true
+				if v.Type == "query" {
+					checkDatasource(t, "variable "+v.Name, v.Datasource)
+				}
+			}
+			if !defined["datasource"] {
+				t.Error("no datasource variable")
+			}
+			for _, v := range f.doc.Templating.List {
+				if v.Name == "datasource" {
+					if v.Type != "datasource" || v.Query != "prometheus" {
+						t.Errorf("variable datasource: type %q query %v, want a Prometheus datasource variable", v.Type, v.Query)
+					}
+				}
+			}
+
+			// Every reference anywhere in the JSON (queries, titles, legends,
+			// variable queries) must name a defined or built-in variable, and every
+			// defined variable must be used.
+			used := map[string]bool{}
+			walkStrings(f.doc.Raw, func(s string) {
+				for _, name := range variableRefs(s) {
+					used[name] = true
+					if !defined[name] && !grafanaBuiltins[name] {
+						t.Errorf("undefined variable $%s in %q", name, s)
+					}
+				}
+			})
+			for name := range defined {
+				if !used[name] {
+					t.Errorf("variable %q is defined but never used", name)
+				}
+			}
+		})
+	}
+}
+
+func checkDatasource(t *testing.T, where string, ds *datasourceDoc) {
+	t.Helper()
+	if ds == nil || ds.UID != datasourceRef || ds.Type != "prometheus" {
+		t.Errorf("%s: datasource %+v, want {type: prometheus, uid: %s}", where, ds, datasourceRef)
+	}
+}
+
+// walkStrings calls fn for every string value in a decoded JSON tree.
+func walkStrings(v any, fn func(string)) {
+	switch x := v.(type) {
+	case string:
+		fn(x)
+	case []any:
+		for _, e := range x {
+			walkStrings(e, fn)
+		}
+	case map[string]any:
+		for _, e := range x {
+			walkStrings(e, fn)
+		}
+	}
+}
+
+// placeholderValues stands in for every dashboard variable when only the shape of a
+// query matters.
+func placeholderValues(f dashboardFile) map[string]string {
+	vals := map[string]string{}
+	for k, v := range builtinValues {
+		vals[k] = v
+	}
+	for _, v := range f.doc.Templating.List {
+		vals[v.Name] = "placeholder"
+	}
+	return vals
+}
+
+// TestDashboardQueriesUseExporterMetrics parses every query with Prometheus' own
+// PromQL parser and checks each metric name against the collector's descriptors and
+// the shipped recording rules.
+func TestDashboardQueriesUseExporterMetrics(t *testing.T) {
+	families := exporterFamilies(t)
+	for _, r := range recordedNames(t) {
+		families[r] = true
+	}
+	for _, f := range loadDashboards(t) {
+		t.Run(f.name, func(t *testing.T) {
+			qs := f.queries(t)
+			if len(qs) == 0 {
+				t.Fatal("no queries")
+			}
+			for _, q := range qs {
+				expr, err := substitute(q.expr, placeholderValues(f))
+				if err != nil {
+					t.Errorf("%s: %v", q.where, err)
+					continue
+				}
+				names, err := metricNames(expr)
+				if err != nil {
+					t.Errorf("%s: %v", q.where, err)
+					continue
+				}
+				if len(names) == 0 {
+					t.Errorf("%s: %q reads no metric", q.where, q.expr)
+				}
+				for _, n := range names {
+					if !knownMetric(n, families) {
+						t.Errorf("%s: metric %q is neither exposed by the exporter nor recorded by %s", q.where, n, rulesFile)
+					}
+				}
+			}
+		})
+	}
+}
+
+// scrapeSynthesized are series Prometheus itself writes for every target; the
+// exporter-down alert needs "up".
+var scrapeSynthesized = map[string]bool{"up": true}
+
+// TestRulesUseExporterMetrics does for the rule file what the dashboard test does
+// for the dashboards, so a renamed metric cannot silently disarm an alert.
+func TestRulesUseExporterMetrics(t *testing.T) {
+	families := exporterFamilies(t)
+	recorded := map[string]bool{}
+	for _, r := range recordedNames(t) {
+		recorded[r] = true
+	}
+	for _, g := range loadRules(t).Groups {
+		for _, r := range g.Rules {
+			name := r.Record + r.Alert
+			t.Run(name, func(t *testing.T) {
+				names, err := metricNames(r.Expr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(names) == 0 {
+					t.Fatalf("%q reads no metric", r.Expr)
+				}
+				for _, n := range names {
+					if !knownMetric(n, families) && !recorded[n] && !scrapeSynthesized[n] {
+						t.Errorf("metric %q is not exposed by the exporter, recorded by a rule, or written by Prometheus", n)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestHelpers pins down the helpers the other tests rely on, each with a case that
+// must be rejected.
+func TestHelpers(t *testing.T) {
+	families := map[string]bool{"voicetrends_calls": true, "voicetrends_api_request_duration_seconds": true}
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"voicetrends_calls", true},
+		{"voicetrends_api_request_duration_seconds_bucket", true},
+		{"voicetrends_api_request_duration_seconds_count", true},
+		{"voicetrends_call", false},
+		{"voicetrends_calls_total", false},
+		{"voicetrends_calls_bucket_sum", false},
+	} {
+		if got := knownMetric(tc.name, families); got != tc.want {
+			t.Errorf("knownMetric(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+
+	for _, tc := range []struct {
+		expr    string
+		want    []string
+		wantErr bool
+	}{
+		{`sum by (le) (rate(a_bucket{x="y"}[1m])) / on () b or c offset 5m`, []string{"a_bucket", "b", "c"}, false},
+		{`{__name__="a"}`, []string{"a"}, false},
+		{`{account="x"}`, nil, true},
+		{`{__name__=~"voicetrends_.+"}`, nil, true},
+		{`sum(`, nil, true},
+		{`label_values(x)`, nil, true}, // Grafana-only syntax is not PromQL
+	} {
+		got, err := metricNames(tc.expr)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("metricNames(%q) error = %v, wantErr %v", tc.expr, err, tc.wantErr)
+			continue
+		}
+		if !tc.wantErr && !slices.Equal(got, tc.want) {
+			t.Errorf("metricNames(%q) = %v, want %v", tc.expr, got, tc.want)
+		}
+	}
+
+	vals := map[string]string{"account": "support", "__rate_interval": "1m"}
+	for _, tc := range []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{`rate(x{account="$account"}[$__rate_interval])`, `rate(x{account="support"}[1m])`, false},
+		{`x{account=~"${account:regex}"} [[account]]`, `x{account=~"support"} support`, false},
+		{`x{phone="$phone"}`, "", true},
+	} {
+		got, err := substitute(tc.in, vals)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("substitute(%q) = %q, %v; want %q, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+
+	for _, tc := range []struct {
+		in, sel, label string
+		wantErr        bool
+	}{
+		{`label_values(voicetrends_calls{account="$account"}, phone)`, `voicetrends_calls{account="$account"}`, "phone", false},
+		{`label_values(account)`, "", "account", false},
+		{`query_result(up)`, "", "", true},
+	} {
+		sel, label, err := labelValuesQuery(tc.in)
+		if (err != nil) != tc.wantErr || sel != tc.sel || label != tc.label {
+			t.Errorf("labelValuesQuery(%q) = %q, %q, %v", tc.in, sel, label, err)
+		}
+	}
+}
