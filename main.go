@@ -231,7 +231,12 @@ func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemet
 			return
 		}
 		reply := make(chan error)
-		reloads <- reply
+		select {
+		case reloads <- reply:
+		case <-stopping:
+			http.Error(w, "Shutting down; the configuration was not reloaded.", http.StatusServiceUnavailable)
+			return
+		}
 		if err := <-reply; err != nil {
 			http.Error(w, fmt.Sprintf("Reload failed; the running configuration stays: %v", err), http.StatusInternalServerError)
 			return
