@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -37,8 +38,8 @@ const (
 	exporterName = collector.ExporterName
 	// defaultAddress: Prometheus' default-port list is full from 9100 to 9999.
 	defaultAddress = ":10141"
-	// shutdownTimeout bounds how long requests in flight may finish on exit.
-	shutdownTimeout = 10 * time.Second
+	// shutdownTimeout bounds the whole shutdown, inside Docker's 10s grace period.
+	shutdownTimeout = 8 * time.Second
 )
 
 // stdout and stderr are where run writes; tests swap them to read what it says.
@@ -147,8 +148,20 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 		level.Error(logger).Log("msg", "invalid configuration; fix it and start again", "err", err)
 		return 1
 	}
+	// Bind before the first API request, so that a taken port costs no budget.
+	listeners, err := listen(webFlags)
+	if err != nil {
+		level.Error(logger).Log("msg", "cannot listen; pick another --web.listen-address", "err", err)
+		return 1
+	}
+	exporter.Start()
+	// One deadline for the whole shutdown: HTTP first, then requests in flight.
+	var deadline time.Time
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		if deadline.IsZero() {
+			deadline = time.Now().Add(shutdownTimeout)
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		defer cancel()
 		exporter.Shutdown(ctx)
 	}()
@@ -172,7 +185,13 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ListenAndServe(server, webFlags, slogger) }()
+	go func() {
+		if listeners == nil {
+			serveErr <- web.ListenAndServe(server, webFlags, slogger)
+			return
+		}
+		serveErr <- web.ServeMultiple(listeners, server, webFlags, slogger)
+	}()
 
 	reload := func() error {
 		if demo {
@@ -195,7 +214,8 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 			}
 			level.Info(logger).Log("msg", "shutting down", "signal", sig)
 			stopReloads()
-			ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			deadline = time.Now().Add(shutdownTimeout)
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
 			err := server.Shutdown(ctx)
 			cancel()
 			if err != nil {
@@ -212,6 +232,29 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 			return 0
 		}
 	}
+}
+
+// listen binds every --web.listen-address; with --web.systemd-socket it
+// returns no listeners and exporter-toolkit takes systemd's.
+func listen(flags *web.FlagConfig) ([]net.Listener, error) {
+	if flags.WebSystemdSocket != nil && *flags.WebSystemdSocket {
+		return nil, nil
+	}
+	var listeners []net.Listener
+	for _, address := range *flags.WebListenAddresses {
+		if strings.HasPrefix(address, "vsock://") {
+			return nil, nil // exporter-toolkit's own listener knows vsock
+		}
+		l, err := net.Listen("tcp", address)
+		if err != nil {
+			for _, open := range listeners {
+				_ = open.Close()
+			}
+			return nil, err
+		}
+		listeners = append(listeners, l)
+	}
+	return listeners, nil
 }
 
 func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemetryPath string, reloads chan chan error, stopping <-chan struct{}, logger log.Logger) *http.ServeMux {

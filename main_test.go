@@ -478,8 +478,7 @@ func TestBadInputExitsBeforeListening(t *testing.T) {
 		{
 			name:   "phone with dashes",
 			config: header + supportKeys + "    phones: [ALL, 617-555-0100]\n",
-			// The line should be 7; the config package reports the account's (3).
-			want: []string{"bad.yml:", "accounts[0].phones[1]", "617-555-0100"},
+			want:   []string{"bad.yml:7:", "accounts[0].phones[1]", "617-555-0100"},
 		},
 		{
 			name: "missing web config file",

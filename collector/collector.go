@@ -42,7 +42,8 @@ type Exporter struct {
 	clock  budget.Clock
 	now    func() time.Time
 
-	mu       sync.Mutex // serialises Apply and Shutdown
+	mu       sync.Mutex // serialises Apply, Start and Shutdown
+	started  bool       // Start was called: Apply starts pollers at once
 	accounts atomic.Pointer[map[string]*account]
 }
 
@@ -89,7 +90,7 @@ func New(opts Options) *Exporter {
 	return e
 }
 
-// Apply makes the running accounts match cfg: new accounts start, removed
+// Apply makes the running accounts match cfg (see Start): new accounts start, removed
 // ones stop and vanish from the metrics, changed ones restart their poller
 // keeping their figures, and unchanged ones run on untouched.
 func (e *Exporter) Apply(cfg *config.Config) error {
@@ -137,7 +138,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			a.snapshot.Store(old.snapshot.Load())
 			a.budget.Set(a.cfg.RequestsPerWindow, time.Duration(a.cfg.Window))
 		}
-		e.start(a)
+		if e.started {
+			e.start(a)
+		}
 	}
 	e.accounts.Store(&next)
 	return nil
@@ -168,6 +171,21 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 	})
 }
 
+// Start starts polling the accounts applied so far, and makes later Apply
+// calls start theirs at once. Until then Apply only builds and checks, so
+// that main can refuse bad input before any request is sent.
+func (e *Exporter) Start() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return
+	}
+	e.started = true
+	for _, a := range *e.accounts.Load() {
+		e.start(a)
+	}
+}
+
 func (e *Exporter) start(a *account) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop, a.cancel, a.done = make(chan struct{}), cancel, make(chan struct{})
@@ -181,6 +199,9 @@ func (e *Exporter) start(a *account) {
 // halt stops the account's poller: no new request starts, the one in flight
 // may finish until ctx ends, then it is aborted.
 func (a *account) halt(ctx context.Context) {
+	if a.stop == nil {
+		return // never started
+	}
 	close(a.stop)
 	select {
 	case <-a.done:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -150,7 +151,7 @@ func WriteOpenMetrics(w io.Writer, series []Series, resolution time.Duration) (W
 					line = append(line[:0], fam.name...)
 					line = append(line, labels[i]...)
 					line = append(line, ' ')
-					line = strconv.AppendFloat(line, v, 'g', -1, 64)
+					line = appendValue(line, v)
 					line = append(line, ' ')
 					line = strconv.AppendInt(line, t/int64(time.Second), 10)
 					line = append(line, '\n')
@@ -174,6 +175,15 @@ func WriteOpenMetrics(w io.Writer, series []Series, resolution time.Duration) (W
 	}
 	st.Bytes = cw.n
 	return st, nil
+}
+
+// appendValue writes whole numbers (counts, timestamps) as integers and
+// anything else in the shortest form that reads back exactly.
+func appendValue(b []byte, v float64) []byte {
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		return strconv.AppendInt(b, int64(v), 10)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
 // ceilTo rounds t up to a multiple of step (t >= 0 in practice; floor

@@ -199,7 +199,7 @@ func (c *Config) validate(root *yaml.Node, dir string) error {
 		}
 		seen[a.Name] = i
 		if err := a.validate(dir); err != nil {
-			return fmt.Errorf("%s: accounts[%d].%w", at("accounts", i, err.field), i, err)
+			return fmt.Errorf("%s: accounts[%d].%w", at(append([]any{"accounts", i}, fieldPath(err.field)...)...), i, err)
 		}
 	}
 	return nil
@@ -314,6 +314,15 @@ func (a *Account) validate(dir string) *fieldError {
 		return fieldErr("max_data_age", "%s is shorter than refresh_interval %s: figures would vanish between two refreshes", a.MaxDataAge, a.RefreshInterval)
 	}
 	return nil
+}
+
+// fieldPath splits "phones[1]" into "phones", 1 for lineOf.
+func fieldPath(field string) []any {
+	name, index, ok := strings.Cut(strings.TrimSuffix(field, "]"), "[")
+	if n, err := strconv.Atoi(index); ok && err == nil {
+		return []any{name, n}
+	}
+	return []any{field}
 }
 
 func unwrapPathError(err error) error {

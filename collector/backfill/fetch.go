@@ -1,0 +1,266 @@
+package backfill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	promconfig "github.com/prometheus/common/config"
+
+	"github.com/voicetrends/voicetrends_exporter/collector/budget"
+	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+)
+
+const (
+	// maxTransient is how many times one request is tried when the API
+	// answers 5xx, an undecodable body or nothing at all.
+	maxTransient = 4
+	// maxRateLimited is how many 429s in a row one request survives; each
+	// waits for the API's reset first.
+	maxRateLimited = 10
+	// transientBackoff is the first wait after a transient failure; it doubles.
+	transientBackoff = 5 * time.Second
+)
+
+// FetchOptions configure Fetch.
+type FetchOptions struct {
+	Config     *config.Config // base_url and http_client
+	Clock      budget.Clock   // budgets and back-off; nil is the wall clock
+	HTTPClient *http.Client   // nil: built from Config.HTTPClient
+	Logger     log.Logger     // nil: no logs
+	Progress   *Progress      // nil: not reported
+}
+
+// TargetError is a target whose history could not be fetched.
+type TargetError struct {
+	Account, Phone string
+	Period         voicetrends.Period
+	Err            error
+}
+
+func (e *TargetError) Error() string {
+	return fmt.Sprintf("account %q phone %s period %s: %v", e.Account, e.Phone, e.Period, e.Err)
+}
+
+func (e *TargetError) Unwrap() error { return e.Err }
+
+// Result is what Fetch brought back: a Series per target that succeeded, in
+// plan order, and an error per target that did not.
+type Result struct {
+	Series   []Series
+	Failed   []*TargetError
+	Requests int // data requests sent, retries and split halves included
+}
+
+// Fetch runs the plan's requests: accounts side by side, each account's
+// requests one after another through a budget of its requests_per_window
+// that also obeys the API's rate-limit headers, so that it can run beside a
+// live exporter. A range the API refuses as too large is split in halves; a
+// 429 waits for the reset; 5xx and network errors are retried with back-off.
+// A failed target does not stop the others; a rejected login stops its
+// account. It returns an error only when ctx ends or a client cannot be built.
+func (p *Plan) Fetch(ctx context.Context, opts FetchOptions) (*Result, error) {
+	if opts.Clock == nil {
+		opts.Clock = budget.RealClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = log.NewNopLogger()
+	}
+	if opts.Progress == nil {
+		opts.Progress = &Progress{}
+	}
+	opts.Progress.addTotal(p.Requests())
+	hc := opts.HTTPClient
+	if hc == nil {
+		var err error
+		if hc, err = promconfig.NewClientFromConfig(opts.Config.HTTPClient, "voicetrends"); err != nil {
+			return nil, fmt.Errorf("building the HTTP client from http_client: %w", err)
+		}
+	}
+	fetchers := make([]*fetcher, len(p.Accounts))
+	for i := range p.Accounts {
+		a := &p.Accounts[i]
+		b := budget.New(a.Account.RequestsPerWindow, time.Duration(a.Account.Window), opts.Clock)
+		client, err := voicetrends.New(voicetrends.Config{
+			BaseURL:    opts.Config.BaseURL,
+			Tool:       a.Account.Tool,
+			Login:      a.Account.Login,
+			Password:   a.Account.Secret(),
+			HTTPClient: hc,
+			Now:        opts.Clock.Now,
+			Limiter:    b,
+			Location:   a.Account.Location,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("account %q: %w", a.Account.Name, err)
+		}
+		fetchers[i] = &fetcher{plan: a, client: client, clock: opts.Clock, progress: opts.Progress,
+			logger: log.With(opts.Logger, "account", a.Account.Name)}
+	}
+	var wg sync.WaitGroup
+	for _, f := range fetchers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.run(ctx)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("backfill interrupted: %w", err)
+	}
+	res := &Result{}
+	for _, f := range fetchers {
+		res.Series = append(res.Series, f.series...)
+		res.Failed = append(res.Failed, f.failed...)
+		res.Requests += f.requests
+	}
+	return res, nil
+}
+
+// fetcher fetches one account's targets.
+type fetcher struct {
+	plan     *AccountPlan
+	client   voicetrends.VolumeFetcher
+	clock    budget.Clock
+	progress *Progress
+	logger   log.Logger
+
+	requests int
+	series   []Series
+	failed   []*TargetError
+}
+
+func (f *fetcher) run(ctx context.Context) {
+	a := f.plan
+	var fatal error // ends the account: its login is refused
+	for _, t := range a.Targets {
+		if ctx.Err() != nil {
+			return
+		}
+		var buckets []voicetrends.Bucket
+		err := fatal
+		if err == nil {
+			buckets, err = f.target(ctx, t)
+		} else {
+			f.progress.done.Add(int64(len(t.Ranges))) // skipped: never sent
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if fatal == nil && isUnauthorized(err) {
+				fatal = fmt.Errorf("login refused, skipping the account's other targets: %w", err)
+				err = fatal
+			}
+			f.failed = append(f.failed, &TargetError{Account: a.Account.Name, Phone: t.Phone, Period: t.Period, Err: err})
+			f.progress.failed.Add(1)
+			level.Error(f.logger).Log("msg", "cannot fetch the target's history; the others go on", "phone", t.Phone, "period", t.Period, "err", err)
+			continue
+		}
+		f.series = append(f.series, Series{
+			Account: a.Account.Name, Phone: t.Phone, Period: t.Period,
+			Location: a.Account.Location, Buckets: buckets, Until: a.Until,
+		})
+		level.Debug(f.logger).Log("msg", "fetched", "phone", t.Phone, "period", t.Period, "buckets", len(buckets))
+	}
+}
+
+// target fetches every planned range of t, splitting a refused one in halves.
+func (f *fetcher) target(ctx context.Context, t Target) ([]voicetrends.Bucket, error) {
+	queue := append([]Range(nil), t.Ranges...)
+	var out []voicetrends.Bucket
+	for len(queue) > 0 {
+		r := queue[0]
+		queue = queue[1:]
+		splittable := r.Days() > minSplitDays
+		resp, err := f.volume(ctx, voicetrends.VolumeRequest{Start: r.Start, End: r.End, Period: t.Period, Phone: t.Phone}, splittable)
+		if err == nil {
+			out = append(out, resp.Buckets...)
+			f.progress.done.Add(1)
+			continue
+		}
+		if splittable && tooLarge(err) {
+			first, second := r.halves()
+			level.Info(f.logger).Log("msg", "the API refused a range; splitting it in halves", "phone", t.Phone, "period", t.Period, "range", r, "err", err)
+			queue = append([]Range{first, second}, queue...)
+			f.progress.addTotal(1)
+			continue
+		}
+		f.progress.done.Add(int64(1 + len(queue))) // the rest of the target will not be sent
+		return nil, err
+	}
+	return out, nil
+}
+
+// volume sends one request, waiting out 429s and login back-offs and
+// retrying transient failures. When splittable, a refusal that a shorter
+// range may cure returns at once so that the caller splits the range.
+func (f *fetcher) volume(ctx context.Context, req voicetrends.VolumeRequest, splittable bool) (*voicetrends.VolumeResponse, error) {
+	transient, limited := 0, 0
+	backoff := transientBackoff
+	for {
+		resp, err := f.client.Volume(ctx, req)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if _, deferred := voicetrends.NextLogin(err); !deferred {
+			f.requests++
+		}
+		if err == nil {
+			return resp, nil
+		}
+		var wait time.Duration
+		if _, ok := voicetrends.IsRateLimited(err); ok {
+			// The budget saw the 429 and holds the next request until the reset.
+			if limited++; limited >= maxRateLimited {
+				return nil, err
+			}
+			level.Warn(f.logger).Log("msg", "rate limited; waiting for the API's reset", "err", err)
+			continue
+		}
+		if until, ok := voicetrends.NextLogin(err); ok {
+			if isUnauthorized(err) {
+				return nil, err
+			}
+			wait = until.Sub(f.clock.Now())
+		} else if isUnauthorized(err) || voicetrends.IsBadRequest(err) || bodyTooLarge(err) || splittable && tooLarge(err) {
+			return nil, err
+		}
+		if transient++; transient >= maxTransient {
+			return nil, err
+		}
+		if wait <= 0 {
+			wait = backoff
+			backoff *= 2
+		}
+		level.Warn(f.logger).Log("msg", "request failed; retrying", "in", wait, "err", err)
+		if err := f.clock.Sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func isUnauthorized(err error) bool { return voicetrends.IsUnauthorized(err) }
+
+// tooLarge reports whether the API refused a range in a way that a shorter
+// range may cure: a 400, a body over the client's limit, or a timeout.
+func tooLarge(err error) bool {
+	if voicetrends.IsBadRequest(err) || bodyTooLarge(err) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
+}
+
+// bodyTooLarge reports whether the client refused an answer over
+// voicetrends.MaxBodyBytes; the client has no sentinel error for it.
+func bodyTooLarge(err error) bool { return strings.Contains(err.Error(), "volume body larger than") }
