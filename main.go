@@ -117,7 +117,11 @@ func run(args []string, signals chan os.Signal) int {
 		}
 	}
 	if *configCheck {
-		fmt.Fprintf(stdout, "%s: configuration is valid: %d account(s)\n", *configFile, len(cfg.Accounts))
+		name := *configFile
+		if *demo {
+			name = "demo"
+		}
+		fmt.Fprintf(stdout, "%s: configuration is valid: %d account(s)\n", name, len(cfg.Accounts))
 		return 0
 	}
 	return serveMetrics(cfg, *configFile, *demo, *telemetryPath, webFlags, logger, slogger, signals)
@@ -297,7 +301,9 @@ func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemet
 				{Address: "/-/ready", Text: "Readiness"},
 			},
 		})
-		if err == nil {
+		if err != nil {
+			level.Warn(logger).Log("msg", "serving no landing page", "err", err)
+		} else {
 			mux.Handle("/", landing)
 		}
 	}
