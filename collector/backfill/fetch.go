@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -88,7 +89,7 @@ func (p *Plan) Fetch(ctx context.Context, opts FetchOptions) (*Result, error) {
 	fetchers := make([]*fetcher, len(p.Accounts))
 	for i := range p.Accounts {
 		a := &p.Accounts[i]
-		b := budget.New(a.Account.RequestsPerWindow, time.Duration(a.Account.Window), opts.Clock)
+		b := &countingLimiter{Budget: budget.New(a.Account.RequestsPerWindow, time.Duration(a.Account.Window), opts.Clock)}
 		client, err := voicetrends.New(voicetrends.Config{
 			BaseURL:    opts.Config.BaseURL,
 			Tool:       a.Account.Tool,
@@ -102,7 +103,7 @@ func (p *Plan) Fetch(ctx context.Context, opts FetchOptions) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("account %q: %w", a.Account.Name, err)
 		}
-		fetchers[i] = &fetcher{plan: a, client: client, clock: opts.Clock, progress: opts.Progress,
+		fetchers[i] = &fetcher{plan: a, client: client, limiter: b, clock: opts.Clock, progress: opts.Progress,
 			logger: log.With(opts.Logger, "account", a.Account.Name)}
 	}
 	var wg sync.WaitGroup
@@ -121,22 +122,38 @@ func (p *Plan) Fetch(ctx context.Context, opts FetchOptions) (*Result, error) {
 	for _, f := range fetchers {
 		res.Series = append(res.Series, f.series...)
 		res.Failed = append(res.Failed, f.failed...)
-		res.Requests += f.requests
+		res.Requests += int(f.limiter.sent.Load())
 	}
 	return res, nil
+}
+
+// countingLimiter is the account's budget, counting the data requests it
+// lets through (logins are not data requests and do not pass it).
+type countingLimiter struct {
+	*budget.Budget
+	sent atomic.Int64
+}
+
+// Wait implements voicetrends.DataLimiter.
+func (c *countingLimiter) Wait(ctx context.Context) error {
+	if err := c.Budget.Wait(ctx); err != nil {
+		return err
+	}
+	c.sent.Add(1)
+	return nil
 }
 
 // fetcher fetches one account's targets.
 type fetcher struct {
 	plan     *AccountPlan
 	client   voicetrends.VolumeFetcher
+	limiter  *countingLimiter
 	clock    budget.Clock
 	progress *Progress
 	logger   log.Logger
 
-	requests int
-	series   []Series
-	failed   []*TargetError
+	series []Series
+	failed []*TargetError
 }
 
 func (f *fetcher) run(ctx context.Context) {
@@ -211,9 +228,6 @@ func (f *fetcher) volume(ctx context.Context, req voicetrends.VolumeRequest, spl
 		resp, err := f.client.Volume(ctx, req)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
-		}
-		if _, deferred := voicetrends.NextLogin(err); !deferred {
-			f.requests++
 		}
 		if err == nil {
 			return resp, nil

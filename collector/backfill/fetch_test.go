@@ -120,7 +120,7 @@ func TestFetchMatchesSimulator(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	if _, err := WriteOpenMetrics(&out, res.Series, time.Hour); err != nil {
+	if _, err := WriteOpenMetrics(&out, res.Series, WriteOptions{Resolution: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	om := parseOM(t, out.String())

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/collector"
@@ -23,6 +24,57 @@ type Series struct {
 	Buckets  []voicetrends.Bucket // as the API returned them, in any order
 	// Until is the exclusive end of the samples: nothing at or after it.
 	Until time.Time
+}
+
+// WriteOptions shape the output.
+type WriteOptions struct {
+	// Resolution is the interval between two samples of a series: a
+	// positive whole number of seconds.
+	Resolution time.Duration
+	// Labels are added to every series after the exporter's own, e.g. the
+	// job and instance labels Prometheus attaches when it scrapes the
+	// exporter, so that history and live data are the same series.
+	Labels []Label
+}
+
+// Label is one extra label of every written series.
+type Label struct{ Name, Value string }
+
+// reservedLabels are the exporter's own labels, which an extra label may not replace.
+var reservedLabels = map[string]bool{"account": true, "phone": true, "period": true, "window": true}
+
+// ParseLabels reads NAME=VALUE pairs, checking each name against
+// Prometheus' label-name rules and against the exporter's own labels.
+func ParseLabels(pairs []string) ([]Label, error) {
+	var out []Label
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		name, value, ok := strings.Cut(p, "=")
+		if !ok {
+			return nil, fmt.Errorf("label %q: use NAME=VALUE, e.g. job=voicetrends", p)
+		}
+		if !validLabelName(name) || strings.HasPrefix(name, "__") {
+			return nil, fmt.Errorf("label %q: %q is not a valid label name: use letters, digits and _, not starting with a digit or __", p, name)
+		}
+		if reservedLabels[name] {
+			return nil, fmt.Errorf("label %q: %s is one of the exporter's own labels (account, phone, period, window)", p, name)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("label %q: %s is given twice", p, name)
+		}
+		seen[name] = true
+		out = append(out, Label{name, value})
+	}
+	return out, nil
+}
+
+func validLabelName(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // WriteStats says what WriteOpenMetrics wrote.
@@ -109,22 +161,32 @@ func families() []family {
 // OpenMetrics that `promtool tsdb create-blocks-from openmetrics` imports:
 // a HELP and TYPE line per family, each family contiguous, one sample per
 // resolution on a grid of Unix multiples of resolution, each series in time
-// order, timestamps in seconds, and # EOF at the end. resolution must be a
-// positive whole number of seconds. It streams: only one line is built at a
-// time.
-func WriteOpenMetrics(w io.Writer, series []Series, resolution time.Duration) (WriteStats, error) {
+// order, timestamps in seconds, and # EOF at the end. It streams: only one
+// line is built at a time.
+func WriteOpenMetrics(w io.Writer, series []Series, opts WriteOptions) (WriteStats, error) {
+	resolution := opts.Resolution
 	if resolution < time.Second || resolution%time.Second != 0 {
 		return WriteStats{}, fmt.Errorf("resolution %s: use a whole number of seconds, at least 1s", resolution)
+	}
+	if _, err := ParseLabels(labelPairs(opts.Labels)); err != nil {
+		return WriteStats{}, err
 	}
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 256<<10)
 	var st WriteStats
 	labelNames := collector.FigureLabelNames()
+	for _, l := range opts.Labels {
+		labelNames = append(labelNames, l.Name)
+	}
 	labels := make([][]byte, len(series))
 	spans := make([][]span, len(series))
 	for i := range series {
 		s := &series[i]
-		labels[i] = labelSet(labelNames, []string{s.Account, s.Phone, string(s.Period), window.Previous})
+		values := []string{s.Account, s.Phone, string(s.Period), window.Previous}
+		for _, l := range opts.Labels {
+			values = append(values, l.Value)
+		}
+		labels[i] = labelSet(labelNames, values)
 		spans[i] = s.spans()
 	}
 	step := int64(resolution)
@@ -184,6 +246,14 @@ func appendValue(b []byte, v float64) []byte {
 		return strconv.AppendInt(b, int64(v), 10)
 	}
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+func labelPairs(ls []Label) []string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.Name + "=" + l.Value
+	}
+	return out
 }
 
 // ceilTo rounds t up to a multiple of step (t >= 0 in practice; floor

@@ -109,7 +109,7 @@ func parseOM(t *testing.T, out string) parsed {
 func write(t *testing.T, series []Series, res time.Duration) (string, WriteStats) {
 	t.Helper()
 	var b bytes.Buffer
-	st, err := WriteOpenMetrics(&b, series, res)
+	st, err := WriteOpenMetrics(&b, series, WriteOptions{Resolution: res})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +181,56 @@ func TestWriteOpenMetricsEscapesLabelValues(t *testing.T) {
 	}
 }
 
+func TestWriteOpenMetricsExtraLabels(t *testing.T) {
+	s := Series{
+		Account: "acct", Phone: "ALL", Period: voicetrends.PeriodDay, Location: time.UTC,
+		Buckets: []voicetrends.Bucket{bucket("20260101", time.UTC, map[voicetrends.Figure]float64{voicetrends.Calls: 1})},
+		Until:   date("20260103").Midnight(time.UTC),
+	}
+	labels, err := ParseLabels([]string{"job=voicetrends", `instance=host"1:10141`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := WriteOpenMetrics(&b, []Series{s}, WriteOptions{Resolution: 24 * time.Hour, Labels: labels}); err != nil {
+		t.Fatal(err)
+	}
+	want := `voicetrends_calls{account="acct",phone="ALL",period="day",window="previous",job="voicetrends",instance="host\"1:10141"} 1 `
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, b.String())
+	}
+}
+
+func TestParseLabels(t *testing.T) {
+	tests := []struct {
+		pairs []string
+		want  string // error substring; "" for success
+	}{
+		{[]string{"job=voicetrends", "instance=", "_x1=a=b"}, ""},
+		{[]string{"job"}, `label "job": use NAME=VALUE`},
+		{[]string{"1job=x"}, `"1job" is not a valid label name`},
+		{[]string{"__name__=x"}, `"__name__" is not a valid label name`},
+		{[]string{"jo-b=x"}, `"jo-b" is not a valid label name`},
+		{[]string{"=x"}, `"" is not a valid label name`},
+		{[]string{"phone=x"}, "phone is one of the exporter's own labels"},
+		{[]string{"job=a", "job=b"}, "job is given twice"},
+	}
+	for _, tc := range tests {
+		ls, err := ParseLabels(tc.pairs)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q: %v", tc.pairs, err)
+		case tc.want == "" && (len(ls) != 3 || ls[2] != Label{"_x1", "a=b"} || ls[1] != Label{"instance", ""}):
+			t.Errorf("%q: %v", tc.pairs, ls)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: error %v, want %q", tc.pairs, err, tc.want)
+		}
+	}
+	if _, err := WriteOpenMetrics(&bytes.Buffer{}, nil, WriteOptions{Resolution: time.Minute, Labels: []Label{{"window", "x"}}}); err == nil {
+		t.Error("WriteOpenMetrics took a label replacing window")
+	}
+}
+
 func TestWriteOpenMetricsEmpty(t *testing.T) {
 	out, st := write(t, nil, time.Minute)
 	if !strings.HasSuffix(out, "# TYPE voicetrends_average_call_length_seconds gauge\n# EOF\n") || st.Samples != 0 {
@@ -194,7 +244,7 @@ func TestWriteOpenMetricsEmpty(t *testing.T) {
 
 func TestWriteOpenMetricsRejectsResolution(t *testing.T) {
 	for _, res := range []time.Duration{0, -time.Minute, 500 * time.Millisecond, 1500 * time.Millisecond} {
-		if _, err := WriteOpenMetrics(&bytes.Buffer{}, nil, res); err == nil {
+		if _, err := WriteOpenMetrics(&bytes.Buffer{}, nil, WriteOptions{Resolution: res}); err == nil {
 			t.Errorf("resolution %s accepted", res)
 		}
 	}
@@ -375,7 +425,7 @@ func TestWriteOpenMetricsWriteError(t *testing.T) {
 	s := Series{Account: "acct", Phone: "ALL", Period: voicetrends.PeriodDay, Location: time.UTC,
 		Buckets: []voicetrends.Bucket{bucket("20260101", time.UTC, map[voicetrends.Figure]float64{voicetrends.Calls: 1})},
 		Until:   date("20270101").Midnight(time.UTC)}
-	_, err := WriteOpenMetrics(&failingWriter{after: 1000}, []Series{s}, time.Second)
+	_, err := WriteOpenMetrics(&failingWriter{after: 1000}, []Series{s}, WriteOptions{Resolution: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("error %v, want the writer's", err)
 	}
@@ -392,7 +442,7 @@ func BenchmarkWriteOpenMetrics(b *testing.B) {
 	s := []Series{{Account: "acct", Phone: "ALL", Period: voicetrends.PeriodDay, Location: ny, Buckets: buckets, Until: date("20260101").Midnight(ny)}}
 	b.ReportAllocs()
 	for b.Loop() {
-		st, err := WriteOpenMetrics(discard{}, s, 5*time.Minute)
+		st, err := WriteOpenMetrics(discard{}, s, WriteOptions{Resolution: 5 * time.Minute})
 		if err != nil {
 			b.Fatal(err)
 		}

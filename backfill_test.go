@@ -1,0 +1,355 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
+)
+
+// backfillEnv is a simulator behind a request counter, and a configuration
+// file of one account with two numbers, ALL and every period.
+type backfillEnv struct {
+	sim      *simulator.Simulator
+	requests atomic.Int64 // every request, /auth included
+	config   string
+	dir      string
+	loc      *time.Location
+}
+
+const (
+	bfLogin    = "acme-backfill"
+	bfPassword = "pw-Backfill-3Zr8"
+	bfPhone1   = "+18005550170"
+	bfPhone2   = "+18005550171"
+)
+
+func newBackfillEnv(t *testing.T) *backfillEnv {
+	t.Helper()
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &backfillEnv{loc: loc, dir: t.TempDir()}
+	e.sim = simulator.New(simulator.Options{Seed: 2026, Accounts: []simulator.Account{
+		{Tool: voicetrends.ToolDev, Login: bfLogin, Password: bfPassword, Phones: []string{bfPhone1, bfPhone2}, TimeZone: loc},
+	}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.requests.Add(1)
+		e.sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	if err := os.WriteFile(filepath.Join(e.dir, "password"), []byte(bfPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.config = filepath.Join(e.dir, "voicetrends.yml")
+	yml := fmt.Sprintf(`base_url: %s/api/
+accounts:
+  - name: acme
+    tool: dev
+    login: %s
+    password_file: password
+    phones: [ALL, %q, %q]
+    timezone: America/New_York
+`, srv.URL, bfLogin, bfPhone1, bfPhone2)
+	if err := os.WriteFile(e.config, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// backfillOutput sends run's stdout and stderr to buffers until the test ends.
+func backfillOutput(t *testing.T) (out, logs *strings.Builder) {
+	t.Helper()
+	out, logs = &strings.Builder{}, &strings.Builder{}
+	oldOut, oldErr := stdout, stderr
+	stdout, stderr = out, logs
+	t.Cleanup(func() { stdout, stderr = oldOut, oldErr })
+	return out, logs
+}
+
+func (e *backfillEnv) today() voicetrends.Date { return voicetrends.DateIn(time.Now(), e.loc) }
+
+func TestBackfillBadInput(t *testing.T) {
+	e := newBackfillEnv(t)
+	today := e.today()
+	existingDir := t.TempDir()
+	out := filepath.Join(e.dir, "out.om")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown account", []string{"--from=20260101", "--to=20260131", "--account=nope", "--output=" + out}, 1,
+			`--account \"nope\" is not in the configuration: use one of acme`},
+		{"from after to", []string{"--from=20260201", "--to=20260131", "--output=" + out}, 1, "--from 20260201 is after --to 20260131: swap them"},
+		{"to in the future", []string{"--from=20260101", "--to=" + today.AddDays(1).String(), "--output=" + out}, 1,
+			"--to " + today.AddDays(1).String() + " is in the future for account \\\"acme\\\" (today is " + today.String()},
+		{"bad from", []string{"--from=2026-01-01", "--to=20260131", "--output=" + out}, 1, `--from: invalid date \"2026-01-01\": use YYYYMMDD`},
+		{"bad to", []string{"--from=20260101", "--to=20260231", "--output=" + out}, 1, `--to: invalid date \"20260231\": use YYYYMMDD`},
+		{"unknown period", []string{"--from=20260101", "--to=20260131", "--periods=day,year", "--output=" + out}, 1,
+			`--periods \"day,year\": unknown period \"year\": use day, week or month`},
+		{"zero resolution", []string{"--from=20260101", "--to=20260131", "--resolution=0s", "--output=" + out}, 1, "--resolution 0s: use a positive whole number of seconds"},
+		{"negative resolution", []string{"--from=20260101", "--to=20260131", "--resolution=-5m", "--output=" + out}, 1, "--resolution -5m0s"},
+		{"fractional resolution", []string{"--from=20260101", "--to=20260131", "--resolution=90.5s", "--output=" + out}, 1, "--resolution 1m30.5s"},
+		{"output in a missing directory", []string{"--from=20260101", "--to=20260131", "--output=" + filepath.Join(e.dir, "missing", "out.om")}, 1,
+			"cannot be written"},
+		{"output is a directory", []string{"--from=20260101", "--to=20260131", "--output=" + existingDir}, 1, "is a directory: name a file"},
+		{"bad label", []string{"--from=20260101", "--to=20260131", "--label=job", "--output=" + out}, 1, `--label: label \"job\": use NAME=VALUE`},
+		{"label replacing the exporter's", []string{"--from=20260101", "--to=20260131", "--label=window=current", "--output=" + out}, 1, "window is one of the exporter's own labels"},
+		{"no output", []string{"--from=20260101", "--to=20260131"}, 1, "--output is required"},
+		{"no from", []string{"--to=20260131", "--output=" + out}, 2, "required flag(s) '--from' not provided"},
+		{"bad config", []string{"--config.file=" + filepath.Join(e.dir, "nope.yml"), "--from=20260101", "--to=20260131", "--output=" + out}, 1, "invalid configuration"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, logs := backfillOutput(t)
+			args := append([]string{"backfill"}, tc.args...)
+			if !strings.HasPrefix(tc.args[0], "--config.file=") {
+				args = append(args, "--config.file="+e.config)
+			}
+			if code := run(args, make(chan os.Signal, 1)); code != tc.code {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.code, logs)
+			}
+			if !strings.Contains(logs.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, logs)
+			}
+		})
+	}
+	if n := e.requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the API; bad input must be refused before any", n)
+	}
+	if entries, _ := os.ReadDir(e.dir); len(entries) != 2 {
+		t.Errorf("files left beside the config: %v", entries)
+	}
+}
+
+func TestBackfillDryRun(t *testing.T) {
+	e := newBackfillEnv(t)
+	out, logs := backfillOutput(t)
+	to := e.today().AddDays(-1)
+	file := filepath.Join(e.dir, "out.om")
+	code := run([]string{"backfill", "--config.file=" + e.config, "--from=" + to.AddDays(-364).String(), "--to=" + to.String(),
+		"--periods=day,month", "--output=" + file, "--dry-run"}, make(chan os.Signal, 1))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, logs)
+	}
+	for _, want := range []string{
+		"account acme (America/New_York): 6 targets, 6 requests, 1 window(s) of 15m0s at 100 requests per window",
+		fmt.Sprintf("%-20s %-5s 1 request(s): %s-%s", bfPhone2, "day", to.AddDays(-364), to),
+		"total: 1 account(s), 6 targets, 6 requests",
+		"dry run: no request sent, nothing written",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	if n := e.requests.Load(); n != 0 {
+		t.Errorf("a dry run sent %d requests", n)
+	}
+	if entries, _ := os.ReadDir(e.dir); len(entries) != 2 {
+		t.Errorf("a dry run left files: %v", entries)
+	}
+}
+
+// requireTool finds a binary of Debian's prometheus package: CI must have
+// it, a developer's machine may not.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s not found: install the Debian package prometheus (apt-get install prometheus)", name)
+	}
+	t.Skipf("%s not found: install the Debian package prometheus to run this test", name)
+	return ""
+}
+
+// promResult is one series of an instant query's answer.
+type promResult struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]any            `json:"value"`
+}
+
+func promQuery(t *testing.T, base, query string, at time.Time) map[string]float64 {
+	t.Helper()
+	q := url.Values{"query": {query}, "time": {strconv.FormatInt(at.Unix(), 10)}}
+	resp, err := http.Get(base + "/api/v1/query?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []promResult `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Status != "success" {
+		t.Fatalf("query %s at %s: %v %s", query, at, err, body.Error)
+	}
+	out := map[string]float64{}
+	for _, r := range body.Data.Result {
+		v, err := strconv.ParseFloat(fmt.Sprint(r.Value[1]), 64)
+		if err != nil {
+			t.Fatalf("query %s: value %v", query, r.Value[1])
+		}
+		out[r.Metric["phone"]] = v
+	}
+	return out
+}
+
+// TestBackfillPrometheusEndToEnd backfills 90 days from the simulator,
+// imports them with the real promtool, starts a real Prometheus on the
+// blocks and checks what it answers against the simulator's ground truth.
+func TestBackfillPrometheusEndToEnd(t *testing.T) {
+	promtool := requireTool(t, "promtool")
+	prometheus := requireTool(t, "prometheus")
+	e := newBackfillEnv(t)
+	_, logs := backfillOutput(t)
+	to := e.today().AddDays(-1)
+	from := to.AddDays(-89)
+	file := filepath.Join(e.dir, "history.om")
+	code := run([]string{"backfill", "--config.file=" + e.config, "--from=" + from.String(), "--to=" + to.String(),
+		"--resolution=1h", "--label=job=voicetrends", "--label=instance=exporter:10141", "--output=" + file}, make(chan os.Signal, 1))
+	if code != 0 {
+		t.Fatalf("backfill exit %d:\n%s", code, logs)
+	}
+	if st := e.sim.Stats(bfLogin); st.DataRequests != 9 || st.DataRateLimited != 0 {
+		t.Errorf("%d data requests (%d rate limited), want 9: one per target", st.DataRequests, st.DataRateLimited)
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, summary, _ := strings.Cut(logs.String(), "msg=\"backfill written\"")
+	t.Logf("backfill wrote %d bytes:%s", fi.Size(), summary)
+
+	blocks := filepath.Join(t.TempDir(), "data")
+	cmd := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", "--max-block-duration=486h", file, blocks)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool refused the file: %v\n%s", err, out)
+	}
+
+	promConfig := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(promConfig, []byte("global:\n  evaluation_interval: 1m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	var promLog strings.Builder
+	prom := exec.Command(prometheus, "--config.file="+promConfig, "--storage.tsdb.path="+blocks,
+		"--storage.tsdb.retention.time=10y", "--web.listen-address="+addr)
+	prom.Stdout, prom.Stderr = &promLog, &promLog
+	if err := prom.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = prom.Process.Kill()
+		_ = prom.Wait()
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/-/ready")
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready after 30s:\n%s", promLog.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	at := func(d voicetrends.Date, hour int) time.Time {
+		return time.Date(d.Year, d.Month, d.Day, hour, 0, 0, 0, e.loc)
+	}
+	// Each metric's value, from the simulator's bucket, in the exporter's units.
+	calls := func(b voicetrends.Bucket) (float64, bool) { return b.Get(voicetrends.Calls) }
+	callSeconds := func(b voicetrends.Bucket) (float64, bool) {
+		v, ok := b.Get(voicetrends.CallMinutes)
+		return v * 60, ok
+	}
+	periodStart := func(b voicetrends.Bucket) (float64, bool) { return float64(b.Start.Unix()), true }
+	expect := func(name string, value func(voicetrends.Bucket) (float64, bool), when time.Time, period voicetrends.Period, bucketDay voicetrends.Date) {
+		t.Helper()
+		// The extra labels make the history the same series a scrape of the exporter gives.
+		query := fmt.Sprintf(`%s{window="previous",period=%q,job="voicetrends",instance="exporter:10141"}`, name, period)
+		got := promQuery(t, base, query, when)
+		for _, phone := range []string{voicetrends.AllPhones, bfPhone1, bfPhone2} {
+			want, ok := value(e.sim.Bucket(bfLogin, phone, period, bucketDay))
+			if v, present := got[phone]; !ok || !present || v != want {
+				t.Errorf("%s for %s at %s: got %v (present %v), want %v, the %s bucket holding %s", query, phone, when.Format(time.RFC3339), v, present, want, period, bucketDay)
+			}
+		}
+	}
+
+	// Days to look at: every tenth, the last, and both sides of any DST change.
+	days := map[voicetrends.Date]bool{to: true}
+	for d := from.AddDays(1); !d.After(to); d = d.AddDays(1) {
+		if from.DaysUntil(d)%10 == 0 {
+			days[d] = true
+		}
+		if at(d.AddDays(1), 0).Sub(at(d, 0)) != 24*time.Hour {
+			days[d], days[d.AddDays(1)] = true, true
+			t.Logf("the range holds a DST change: %s lasts %s", d, at(d.AddDays(1), 0).Sub(at(d, 0)))
+		}
+	}
+	checked := 0
+	for d := range days {
+		if d.After(to) {
+			continue
+		}
+		// Noon and the last hour of d show the day before; local midnight starts the next day.
+		expect("voicetrends_calls", calls, at(d, 12), voicetrends.PeriodDay, d.AddDays(-1))
+		expect("voicetrends_calls", calls, at(d.AddDays(1), 0).Add(-time.Hour), voicetrends.PeriodDay, d.AddDays(-1))
+		if d.Before(to) {
+			expect("voicetrends_calls", calls, at(d.AddDays(1), 0), voicetrends.PeriodDay, d)
+		}
+		expect("voicetrends_call_seconds", callSeconds, at(d, 12), voicetrends.PeriodDay, d.AddDays(-1))
+		expect("voicetrends_period_start_timestamp_seconds", periodStart, at(d, 12), voicetrends.PeriodDay, d.AddDays(-1))
+		if d.After(from.AddDays(13)) { // the week before d's began after the first week fetched
+			expect("voicetrends_calls", calls, at(d, 12), voicetrends.PeriodWeek, d.AddDays(-7))
+		}
+		if !d.Before(from.AddMonths(1)) { // the month before d's was fetched
+			expect("voicetrends_calls", calls, at(d, 12), voicetrends.PeriodMonth, d.AddMonths(0).AddDays(-1))
+		}
+		checked++
+	}
+	// Nothing before the first fetched bucket's successor, nothing after the end of --to.
+	for _, when := range []time.Time{at(from, 12), at(to.AddDays(1), 0).Add(10 * time.Minute)} {
+		if got := promQuery(t, base, `voicetrends_calls{period="day"}`, when); len(got) != 0 {
+			t.Errorf("samples at %s: %v; want none", when, got)
+		}
+	}
+	t.Logf("checked %d days of %s..%s against the simulator", checked, from, to)
+}
+
+// freePort returns a loopback host:port nothing listens on right now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.Listener.Addr().String()
+	srv.Close()
+	return addr
+}
