@@ -31,6 +31,10 @@ const maxTimestamp = 253402300799
 // numbers or numeric strings; a null value leaves that figure absent;
 // unknown fields are ignored. A key that is not a timestamp, a value that is
 // not a finite number, or a body over MaxBodyBytes is an error naming the
+// ErrBodyTooLarge is returned for a volume body above MaxBodyBytes: ask for a
+// shorter date range.
+var ErrBodyTooLarge = errors.New("volume body too large")
+
 // field and key. A whole body of [] (an empty PHP array) means no buckets.
 func DecodeVolume(r io.Reader) ([]Bucket, error) {
 	body, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
@@ -38,7 +42,7 @@ func DecodeVolume(r io.Reader) ([]Bucket, error) {
 		return nil, fmt.Errorf("reading volume body: %w", err)
 	}
 	if len(body) > MaxBodyBytes {
-		return nil, fmt.Errorf("volume body larger than %d bytes", MaxBodyBytes)
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, MaxBodyBytes)
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {

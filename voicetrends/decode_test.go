@@ -118,7 +118,7 @@ func TestDecodeVolumeSizeCap(t *testing.T) {
 		b.WriteString(`"1517461200":1`)
 	}
 	b.WriteString(`}}`)
-	if _, err := DecodeVolume(strings.NewReader(b.String())); err == nil || !strings.Contains(err.Error(), "larger than") {
+	if _, err := DecodeVolume(strings.NewReader(b.String())); !errors.Is(err, ErrBodyTooLarge) {
 		t.Fatalf("error %v, want a size error", err)
 	}
 	if _, err := DecodeVolume(iotest.ErrReader(errors.New("connection reset"))); err == nil || !strings.Contains(err.Error(), "connection reset") {

@@ -24,6 +24,18 @@ func ParsePeriod(s string) (Period, error) {
 	return "", fmt.Errorf("unknown period %q: use day, week or month", s)
 }
 
+// Next returns the first day of the period after the one starting on
+// first. A week is seven days whatever day it starts on.
+func (p Period) Next(first Date) Date {
+	switch p {
+	case PeriodWeek:
+		return first.AddDays(7)
+	case PeriodMonth:
+		return first.AddMonths(1)
+	}
+	return first.AddDays(1)
+}
+
 // Tool is the Plum product whose credentials authenticate an account.
 type Tool string
 

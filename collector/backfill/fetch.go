@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -277,4 +276,4 @@ func tooLarge(err error) bool {
 
 // bodyTooLarge reports whether the client refused an answer over
 // voicetrends.MaxBodyBytes; the client has no sentinel error for it.
-func bodyTooLarge(err error) bool { return strings.Contains(err.Error(), "volume body larger than") }
+func bodyTooLarge(err error) bool { return errors.Is(err, voicetrends.ErrBodyTooLarge) }

@@ -108,8 +108,8 @@ func (s *Series) spans() []span {
 			continue // a duplicate from overlapping requests: keep the later answer
 		}
 		start := voicetrends.DateIn(b.Start, s.Location)
-		next := periodEnd(s.Period, start)
-		from, to := next.Midnight(s.Location), periodEnd(s.Period, next).Midnight(s.Location)
+		next := s.Period.Next(start)
+		from, to := next.Midnight(s.Location), s.Period.Next(next).Midnight(s.Location)
 		if to.After(s.Until) {
 			to = s.Until
 		}
@@ -122,18 +122,6 @@ func (s *Series) spans() []span {
 		out = append(out, span{bucket: b, from: from, to: to})
 	}
 	return out
-}
-
-// periodEnd is the first day of the period after the one starting on first.
-// A week is seven days whatever day Plum starts it on.
-func periodEnd(p voicetrends.Period, first voicetrends.Date) voicetrends.Date {
-	switch p {
-	case voicetrends.PeriodWeek:
-		return first.AddDays(7)
-	case voicetrends.PeriodMonth:
-		return first.AddMonths(1)
-	}
-	return first.AddDays(1)
 }
 
 // family is one metric family of the output and where its values come from.

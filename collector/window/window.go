@@ -67,13 +67,13 @@ func Select(p voicetrends.Period, today voicetrends.Date, loc *time.Location, bu
 // may start a week.
 func NextRollover(p voicetrends.Period, now time.Time, loc *time.Location, weekStart *voicetrends.Date) time.Time {
 	today := voicetrends.DateIn(now, loc)
-	next := today.AddDays(1)
+	next := voicetrends.PeriodDay.Next(today)
 	switch p {
 	case voicetrends.PeriodMonth:
-		next = today.AddMonths(1)
+		next = p.Next(today.AddMonths(0))
 	case voicetrends.PeriodWeek:
-		if weekStart != nil && weekStart.AddDays(7).After(today) {
-			next = weekStart.AddDays(7)
+		if weekStart != nil && p.Next(*weekStart).After(today) {
+			next = p.Next(*weekStart)
 		}
 	}
 	return next.Midnight(loc)

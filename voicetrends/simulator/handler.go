@@ -268,13 +268,13 @@ func (s *Simulator) volumeBody(a *account, q volumeQuery, now time.Time, f Fault
 	var buckets []voicetrends.Bucket
 	first := periodStart(q.period, q.start, s.opts.WeekStart)
 	if first.Before(q.start) {
-		first = periodEnd(q.period, first)
+		first = q.period.Next(first)
 	}
-	for p := first; !p.After(q.end); p = periodEnd(q.period, p) {
+	for p := first; !p.After(q.end); p = q.period.Next(p) {
 		if p.Midnight(a.loc).After(now) {
 			break // no bucket for a period that has not begun
 		}
-		buckets = append(buckets, s.bucket(a, nums, p, periodEnd(q.period, p), now))
+		buckets = append(buckets, s.bucket(a, nums, p, q.period.Next(p), now))
 	}
 	return renderVolume(buckets, f)
 }

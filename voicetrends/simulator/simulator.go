@@ -280,7 +280,7 @@ func (s *Simulator) Bucket(login, phone string, period voicetrends.Period, start
 		return voicetrends.Bucket{}
 	}
 	first := periodStart(period, start, s.opts.WeekStart)
-	return s.bucket(a, nums, first, periodEnd(period, first), s.opts.Now())
+	return s.bucket(a, nums, first, period.Next(first), s.opts.Now())
 }
 
 func (s *Simulator) accountByLogin(login string) *account {
@@ -342,17 +342,6 @@ func periodStart(p voicetrends.Period, d voicetrends.Date, weekStart time.Weekda
 		return voicetrends.Date{Year: d.Year, Month: d.Month, Day: 1}
 	}
 	return d
-}
-
-// periodEnd is the first day of the period after the one starting on first.
-func periodEnd(p voicetrends.Period, first voicetrends.Date) voicetrends.Date {
-	switch p {
-	case voicetrends.PeriodWeek:
-		return first.AddDays(7)
-	case voicetrends.PeriodMonth:
-		return first.AddMonths(1)
-	}
-	return first.AddDays(1)
 }
 
 // DemoAccounts returns two demo accounts with fictional numbers (the US
