@@ -25,9 +25,6 @@ import (
 // most this old, so a coarser resolution leaves gaps in graphs.
 const lookbackDelta = 5 * time.Minute
 
-// backfillNow decides "today" and the cut-off; tests may move it.
-var backfillNow = time.Now
-
 // backfillFlags are the backfill command's flags.
 type backfillFlags struct {
 	from, to   string
@@ -101,7 +98,7 @@ func runBackfill(configFile string, f *backfillFlags, logger log.Logger) int {
 // writes the file. The output goes to a temporary file beside it, renamed
 // into place at the end, so that a failed run leaves no half file.
 func (f *backfillFlags) run(configFile string, logger log.Logger) error {
-	opts, err := f.options(backfillNow())
+	opts, err := f.options(time.Now())
 	if err != nil {
 		return err
 	}
