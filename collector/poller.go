@@ -66,11 +66,18 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 	return p
 }
 
+// maxAge is max_data_age, stretched to twice the effective interval when
+// the budget makes refreshes rarer than that: figures must not blink out
+// between two refreshes that come as often as the budget allows.
+func (p *poller) maxAge() time.Duration {
+	return max(time.Duration(p.cfg.MaxDataAge), 2*p.interval)
+}
+
 func (p *poller) publish() {
 	p.snapshot.Store(&accountSnapshot{
 		name:      p.cfg.Name,
 		location:  p.cfg.Location,
-		maxAge:    time.Duration(p.cfg.MaxDataAge),
+		maxAge:    p.maxAge(),
 		perWindow: p.cfg.RequestsPerWindow,
 		interval:  p.interval,
 		up:        p.up,
@@ -83,6 +90,10 @@ func (p *poller) publish() {
 func (p *poller) run(ctx context.Context, stop <-chan struct{}) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
 		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
+	if p.interval > time.Duration(p.cfg.RefreshInterval) {
+		level.Warn(p.logger).Log("msg", "the budget stretches refresh_interval: targets x (window / refresh_interval) exceeds requests_per_window",
+			"refresh_interval", time.Duration(p.cfg.RefreshInterval), "effective", p.interval, "max_data_age", p.maxAge())
+	}
 	sleepCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {

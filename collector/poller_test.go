@@ -166,3 +166,28 @@ func TestFailuresKeepFiguresUntilMaxDataAge(t *testing.T) {
 		t.Errorf("api_requests_total{code=500} = %v, want the failed refreshes counted", n)
 	}
 }
+
+// When the budget stretches the refresh interval past max_data_age, figures
+// stay until twice the effective interval rather than blinking out.
+func TestMaxDataAgeStretchesWithTheBudget(t *testing.T) {
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	h := newHarness(t, start, simulator.Options{Seed: 3, Window: 10 * time.Second},
+		manyTargets+"    requests_per_window: 10\n    window: 10s\n    refresh_interval: 1s\n    max_data_age: 5s\n")
+	h.refreshAll()
+	refreshed := h.clock.Now()
+	want := len(h.series("voicetrends_calls"))
+	if want != 21*2 {
+		t.Fatalf("%d calls series after the first round, want 42", want)
+	}
+	// The burst of 10 then one a second: the oldest target succeeded 11s before the
+	// last. 21s after the round it is far older than max_data_age (5s) but within
+	// twice the effective interval (2 x 21s); 43s after, every target is past that.
+	h.clock.Set(refreshed.Add(21 * time.Second))
+	if got := len(h.series("voicetrends_calls")); got != want {
+		t.Errorf("%d calls series 21s after the round, want all %d kept", got, want)
+	}
+	h.clock.Set(refreshed.Add(43 * time.Second))
+	if got := len(h.series("voicetrends_calls")); got != 0 {
+		t.Errorf("%d calls series past twice the effective interval, want none", got)
+	}
+}
