@@ -295,6 +295,7 @@ func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemet
 			Name:        "VoiceTrends Exporter",
 			Description: "Prometheus exporter for Plum Voice VoiceTrends call volume",
 			Version:     version.Info(),
+			Profiling:   "false", // no pprof handlers are served
 			Links: []web.LandingLinks{
 				{Address: telemetryPath, Text: "Metrics"},
 				{Address: "/-/healthy", Text: "Health"},
