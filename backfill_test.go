@@ -1,21 +1,17 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
@@ -166,52 +162,17 @@ func TestBackfillDryRun(t *testing.T) {
 	}
 }
 
-// requireTool finds a binary of Debian's prometheus package: CI must have
-// it, a developer's machine may not.
-func requireTool(t *testing.T, name string) string {
+// promQuery runs an instant query at a time and returns each series' value by
+// its phone label.
+func promQuery(t *testing.T, srv *promtest.Server, query string, at time.Time) map[string]float64 {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not found: install the Debian package prometheus (apt-get install prometheus)", name)
-	}
-	t.Skipf("%s not found: install the Debian package prometheus to run this test", name)
-	return ""
-}
-
-// promResult is one series of an instant query's answer.
-type promResult struct {
-	Metric map[string]string `json:"metric"`
-	Value  [2]any            `json:"value"`
-}
-
-func promQuery(t *testing.T, base, query string, at time.Time) map[string]float64 {
-	t.Helper()
-	q := url.Values{"query": {query}, "time": {strconv.FormatInt(at.Unix(), 10)}}
-	resp, err := http.Get(base + "/api/v1/query?" + q.Encode())
+	vec, err := srv.Query(t.Context(), query, at)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []promResult `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Status != "success" {
-		t.Fatalf("query %s at %s: %v %s", query, at, err, body.Error)
+		t.Fatalf("at %s: %v", at, err)
 	}
 	out := map[string]float64{}
-	for _, r := range body.Data.Result {
-		v, err := strconv.ParseFloat(fmt.Sprint(r.Value[1]), 64)
-		if err != nil {
-			t.Fatalf("query %s: value %v", query, r.Value[1])
-		}
-		out[r.Metric["phone"]] = v
+	for _, s := range vec {
+		out[string(s.Metric["phone"])] = float64(s.Value)
 	}
 	return out
 }
@@ -220,8 +181,7 @@ func promQuery(t *testing.T, base, query string, at time.Time) map[string]float6
 // imports them with the real promtool, starts a real Prometheus on the
 // blocks and checks what it answers against the simulator's ground truth.
 func TestBackfillPrometheusEndToEnd(t *testing.T) {
-	promtool := requireTool(t, "promtool")
-	prometheus := requireTool(t, "prometheus")
+	promtest.Require(t, "promtool", "prometheus")
 	e := newBackfillEnv(t)
 	_, logs := backfillOutput(t)
 	to := e.today().AddDays(-1)
@@ -243,43 +203,8 @@ func TestBackfillPrometheusEndToEnd(t *testing.T) {
 	t.Logf("backfill wrote %d bytes:%s", fi.Size(), summary)
 
 	blocks := filepath.Join(t.TempDir(), "data")
-	cmd := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet", "--max-block-duration=486h", file, blocks)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("promtool refused the file: %v\n%s", err, out)
-	}
-
-	promConfig := filepath.Join(t.TempDir(), "prometheus.yml")
-	if err := os.WriteFile(promConfig, []byte("global:\n  evaluation_interval: 1m\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := freePort(t)
-	var promLog strings.Builder
-	prom := exec.Command(prometheus, "--config.file="+promConfig, "--storage.tsdb.path="+blocks,
-		"--storage.tsdb.retention.time=10y", "--web.listen-address="+addr)
-	prom.Stdout, prom.Stderr = &promLog, &promLog
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = prom.Process.Kill()
-		_ = prom.Wait()
-	})
-	base := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(base + "/-/ready")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("prometheus not ready after 30s:\n%s", promLog.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	promtest.Promtool(t, "tsdb", "create-blocks-from", "openmetrics", "--quiet", "--max-block-duration=486h", file, blocks)
+	srv := promtest.Start(t, promtest.Options{StoragePath: blocks, ExtraArgs: []string{"--storage.tsdb.retention.time=10y"}})
 
 	at := func(d voicetrends.Date, hour int) time.Time {
 		return time.Date(d.Year, d.Month, d.Day, hour, 0, 0, 0, e.loc)
@@ -295,7 +220,7 @@ func TestBackfillPrometheusEndToEnd(t *testing.T) {
 		t.Helper()
 		// The extra labels make the history the same series a scrape of the exporter gives.
 		query := fmt.Sprintf(`%s{window="previous",period=%q,job="voicetrends",instance="exporter:10141"}`, name, period)
-		got := promQuery(t, base, query, when)
+		got := promQuery(t, srv, query, when)
 		for _, phone := range []string{voicetrends.AllPhones, bfPhone1, bfPhone2} {
 			want, ok := value(e.sim.Bucket(bfLogin, phone, period, bucketDay))
 			if v, present := got[phone]; !ok || !present || v != want {
@@ -338,18 +263,9 @@ func TestBackfillPrometheusEndToEnd(t *testing.T) {
 	}
 	// Nothing before the first fetched bucket's successor, nothing after the end of --to.
 	for _, when := range []time.Time{at(from, 12), at(to.AddDays(1), 0).Add(10 * time.Minute)} {
-		if got := promQuery(t, base, `voicetrends_calls{period="day"}`, when); len(got) != 0 {
+		if got := promQuery(t, srv, `voicetrends_calls{period="day"}`, when); len(got) != 0 {
 			t.Errorf("samples at %s: %v; want none", when, got)
 		}
 	}
 	t.Logf("checked %d days of %s..%s against the simulator", checked, from, to)
-}
-
-// freePort returns a loopback host:port nothing listens on right now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewServer(http.NotFoundHandler())
-	addr := srv.Listener.Addr().String()
-	srv.Close()
-	return addr
 }

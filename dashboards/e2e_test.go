@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,50 +9,60 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
 
-// Environment of the end-to-end test; .ci/e2e-stack.sh sets them.
 const (
-	// e2eURLEnv names a Prometheus that scrapes voicetrends_exporter --demo under
-	// the job name "voicetrends" and evaluates prometheus/rules.yml.
-	e2eURLEnv = "VOICETRENDS_E2E_PROMETHEUS_URL"
-	// e2eWaitEnv bounds how long the test waits for data, as a Go duration.
-	e2eWaitEnv = "VOICETRENDS_E2E_WAIT"
 	// e2eAccount is a demo account with ALL and several single numbers.
 	e2eAccount = "support"
+	// e2eWait bounds the wait for data once Prometheus is up; it usually takes
+	// about ten seconds.
+	e2eWait = 90 * time.Second
+	// exporterPackage is the exporter's main package, built fresh for the test.
+	exporterPackage = "github.com/voicetrends/voicetrends_exporter"
 )
 
-// TestE2EStack runs every dashboard query (variables filled in with real values),
-// every variable query and every recording rule against a live Prometheus and
-// fails on an empty result. It retries until the data is in or the wait is over, so
-// it can start as soon as Prometheus does.
+// TestE2EStack builds the exporter, runs it in demo mode with a real Prometheus
+// scraping it every 2s under the job name "voicetrends" and evaluating the shipped
+// prometheus/rules.yml, lints a real scrape with `promtool check metrics`, then runs
+// every dashboard query (variables filled in with real values), every variable
+// query and every recording rule, failing on an empty result. It retries until the
+// data is in or e2eWait is over.
 func TestE2EStack(t *testing.T) {
-	base := os.Getenv(e2eURLEnv)
-	if base == "" {
-		msg := fmt.Sprintf("%s is not set: run `bash .ci/e2e-stack.sh PATH_TO_voicetrends_exporter`, "+
-			"which needs Prometheus and promtool from the Debian package `prometheus` (apt-get install prometheus)", e2eURLEnv)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+	promtest.Require(t, "prometheus", "promtool")
+	exporter, exited := startExporter(t, buildExporter(t))
+	rules, err := filepath.Abs(rulesFile)
+	if err != nil {
+		t.Fatal(err)
 	}
-	wait := 90 * time.Second
-	if s := os.Getenv(e2eWaitEnv); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			t.Fatalf("%s=%q: %v (want a Go duration such as 90s)", e2eWaitEnv, s, err)
-		}
-		wait = d
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	srv := promtest.Start(t, promtest.Options{
+		Config: fmt.Sprintf(`global:
+  scrape_interval: 2s
+  scrape_timeout: 2s
+  evaluation_interval: 2s
+rule_files:
+  - %q
+scrape_configs:
+  - job_name: voicetrends
+    static_configs:
+      - targets: [%q]
+`, rules, exporter),
+		ExtraArgs: []string{"--log.level=warn"},
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
 	defer cancel()
-	prom := &promAPI{base: strings.TrimSuffix(base, "/"), client: &http.Client{Timeout: 10 * time.Second}}
 
+	promtest.CheckMetrics(t, waitForScrape(ctx, t, exporter, exited))
+
+	prom := &promAPI{srv: srv}
 	number := waitForNumber(ctx, t, prom)
 	checks := e2eChecks(t, prom, number)
 	pending := checks
@@ -66,7 +77,7 @@ func TestE2EStack(t *testing.T) {
 		}
 		pending = still
 		if len(pending) == 0 {
-			t.Logf("all %d checks returned data from %s", len(checks), prom.base)
+			t.Logf("all %d checks returned data from %s", len(checks), srv.URL())
 			return
 		}
 		select {
@@ -74,10 +85,107 @@ func TestE2EStack(t *testing.T) {
 			for _, c := range pending {
 				t.Errorf("%s: %v", c.name, lastErr[c.name])
 			}
-			t.Fatalf("%d of %d checks still failing after %s", len(pending), len(checks), wait)
+			t.Fatalf("%d of %d checks still failing after %s", len(pending), len(checks), e2eWait)
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// buildExporter builds the exporter binary into a temporary directory. go test
+// puts its own toolchain first on PATH, so this is the Go that runs the test.
+func buildExporter(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not on PATH: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "voicetrends_exporter")
+	start := time.Now()
+	if out, err := exec.Command(goTool, "build", "-o", bin, exporterPackage).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", exporterPackage, err, out)
+	}
+	t.Logf("built the exporter in %s", time.Since(start).Round(time.Millisecond))
+	return bin
+}
+
+// startExporter runs bin --demo on a free loopback port and returns its host:port
+// and a channel closed when it exits. It is killed when the test ends; if the test
+// failed, its log tail is shown.
+func startExporter(t *testing.T, bin string) (addr string, exited <-chan struct{}) {
+	t.Helper()
+	addr = promtest.FreePort(t)
+	logFile := filepath.Join(t.TempDir(), "exporter.log")
+	logs, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--demo", "--web.listen-address="+addr, "--log.level=info")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting the exporter: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		_ = logs.Close()
+		if t.Failed() {
+			out, _ := os.ReadFile(logFile)
+			lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+			t.Logf("exporter log, last lines:\n%s", strings.Join(lines[max(0, len(lines)-30):], "\n"))
+		}
+	})
+	return addr, done
+}
+
+// waitForScrape returns the exporter's /metrics once it holds the demo figures;
+// it gives up when the exporter exits or ctx ends.
+func waitForScrape(ctx context.Context, t *testing.T, addr string, exited <-chan struct{}) []byte {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	var lastErr error
+	for {
+		body, err := scrape(ctx, client, "http://"+addr+"/metrics")
+		if err == nil {
+			if bytes.Contains(body, []byte("\nvoicetrends_calls{")) {
+				return body
+			}
+			err = fmt.Errorf("no voicetrends_calls series yet")
+		}
+		lastErr = err
+		select {
+		case <-exited:
+			t.Fatalf("the exporter exited before serving demo figures at %s: %v", addr, lastErr)
+		case <-ctx.Done():
+			t.Fatalf("the exporter at %s served no demo figures: %v", addr, lastErr)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// scrape GETs target and returns the body of a 200 answer.
+func scrape(ctx context.Context, client *http.Client, target string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", target, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d", target, resp.StatusCode)
+	}
+	return body, nil
 }
 
 // check is one assertion against the live Prometheus.
@@ -217,43 +325,7 @@ func variableCombinations(f dashboardFile, number string) []map[string]string {
 
 // promAPI is the little of Prometheus' HTTP API the test needs.
 type promAPI struct {
-	base   string
-	client *http.Client
-}
-
-type apiResponse struct {
-	Status    string          `json:"status"`
-	ErrorType string          `json:"errorType"`
-	Error     string          `json:"error"`
-	Data      json.RawMessage `json:"data"`
-}
-
-func (p *promAPI) get(ctx context.Context, path string, params url.Values, data any) error {
-	u := p.base + path + "?" + params.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return fmt.Errorf("building request for %s: %w", path, err)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	var r apiResponse
-	if err := json.Unmarshal(body, &r); err != nil {
-		return fmt.Errorf("GET %s: HTTP %d, not a Prometheus API answer: %.200s", path, resp.StatusCode, body)
-	}
-	if r.Status != "success" {
-		return fmt.Errorf("GET %s: %s: %s", path, r.ErrorType, r.Error)
-	}
-	if err := json.Unmarshal(r.Data, data); err != nil {
-		return fmt.Errorf("decoding %s data: %w", path, err)
-	}
-	return nil
+	srv *promtest.Server
 }
 
 // nonEmpty runs an instant query and fails when it returns no series.
@@ -262,7 +334,7 @@ func (p *promAPI) nonEmpty(ctx context.Context, expr string) error {
 		ResultType string            `json:"resultType"`
 		Result     []json.RawMessage `json:"result"`
 	}
-	if err := p.get(ctx, "/api/v1/query", url.Values{"query": {expr}}, &data); err != nil {
+	if err := p.srv.API(ctx, "/api/v1/query", url.Values{"query": {expr}}, &data); err != nil {
 		return err
 	}
 	if data.ResultType == "scalar" || data.ResultType == "string" {
@@ -282,7 +354,7 @@ func (p *promAPI) labelValues(ctx context.Context, label, selector string) ([]st
 		params.Set("match[]", selector)
 	}
 	var values []string
-	if err := p.get(ctx, "/api/v1/label/"+url.PathEscape(label)+"/values", params, &values); err != nil {
+	if err := p.srv.API(ctx, "/api/v1/label/"+url.PathEscape(label)+"/values", params, &values); err != nil {
 		return nil, err
 	}
 	return values, nil
@@ -302,7 +374,7 @@ func (p *promAPI) rulesHealthy(ctx context.Context) error {
 			} `json:"rules"`
 		} `json:"groups"`
 	}
-	if err := p.get(ctx, "/api/v1/rules", url.Values{}, &data); err != nil {
+	if err := p.srv.API(ctx, "/api/v1/rules", url.Values{}, &data); err != nil {
 		return err
 	}
 	var bad []string
