@@ -22,6 +22,10 @@ const MaxBodyBytes = 4 << 20
 // that a YYYYMMDD date selects.
 const maxTimestamp = 253402300799
 
+// ErrBodyTooLarge is returned for a volume body above MaxBodyBytes: ask for a
+// shorter date range.
+var ErrBodyTooLarge = errors.New("volume body too large")
+
 // DecodeVolume decodes a Call Volume body into buckets sorted by Start,
 // merging the six series by timestamp. Starts are in UTC; convert them to
 // the account's zone with time.Time.In.
@@ -31,10 +35,6 @@ const maxTimestamp = 253402300799
 // numbers or numeric strings; a null value leaves that figure absent;
 // unknown fields are ignored. A key that is not a timestamp, a value that is
 // not a finite number, or a body over MaxBodyBytes is an error naming the
-// ErrBodyTooLarge is returned for a volume body above MaxBodyBytes: ask for a
-// shorter date range.
-var ErrBodyTooLarge = errors.New("volume body too large")
-
 // field and key. A whole body of [] (an empty PHP array) means no buckets.
 func DecodeVolume(r io.Reader) ([]Bucket, error) {
 	body, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
