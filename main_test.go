@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
@@ -40,29 +41,10 @@ var secrets = []string{supportPassword, salesPassword, opsPassword}
 // waitBound bounds every wait for the daemon; nothing here should take a second.
 const waitBound = 10 * time.Second
 
-// syncBuffer is a bytes.Buffer safe for the daemon's goroutines to write
-// while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // captureOutput points run's stdout and stderr at buffers until the test ends.
-func captureOutput(t *testing.T) (out, logs *syncBuffer) {
+func captureOutput(t *testing.T) (out, logs *promtest.Buffer) {
 	t.Helper()
-	out, logs = &syncBuffer{}, &syncBuffer{}
+	out, logs = &promtest.Buffer{}, &promtest.Buffer{}
 	oldOut, oldErr := stdout, stderr
 	stdout, stderr = out, logs
 	t.Cleanup(func() { stdout, stderr = oldOut, oldErr })
@@ -241,7 +223,7 @@ type daemon struct {
 	addr       string
 	signals    chan os.Signal
 	done       chan int
-	logs       *syncBuffer
+	logs       *promtest.Buffer
 	user, pass string // basic auth for every request, when set
 	client     *http.Client
 }

@@ -1,14 +1,14 @@
 package backfill
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
 
 func TestProgressLine(t *testing.T) {
@@ -34,30 +34,12 @@ func TestProgressLine(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the reporter's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestProgressReport(t *testing.T) {
 	for _, terminal := range []bool{true, false} {
 		p := &Progress{}
 		p.addTotal(3)
 		p.done.Add(3)
-		var screen, logs syncBuffer
+		var screen, logs promtest.Buffer
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {

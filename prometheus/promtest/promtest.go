@@ -140,7 +140,7 @@ func Start(t testing.TB, opts Options) *Server {
 		"--web.listen-address=" + addr,
 	}, opts.ExtraArgs...)
 
-	logs := &lockedBuffer{}
+	logs := &Buffer{}
 	cmd := exec.Command("prometheus", args...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -157,7 +157,7 @@ func Start(t testing.TB, opts Options) *Server {
 		_ = cmd.Process.Kill()
 		<-exited
 		if t.Failed() {
-			t.Logf("prometheus %s, last lines of its log:\n%s", strings.Join(args, " "), logs.tail(logTailLines))
+			t.Logf("prometheus %s, last lines of its log:\n%s", strings.Join(args, " "), logs.Tail(logTailLines))
 		}
 	})
 
@@ -260,21 +260,29 @@ func (s *Server) Query(ctx context.Context, expr string, at time.Time) (model.Ve
 	return v, nil
 }
 
-// lockedBuffer collects a process' output; the test reads it while the process
-// may still be writing.
-type lockedBuffer struct {
+// Buffer collects output that goroutines or a process write while the test
+// reads it.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+// Write implements io.Writer.
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-// tail returns the last n lines written.
-func (b *lockedBuffer) tail(n int) string {
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Tail returns the last n lines written.
+func (b *Buffer) Tail(n int) string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	lines := strings.Split(strings.TrimRight(b.buf.String(), "\n"), "\n")

@@ -116,9 +116,9 @@ func TestTail(t *testing.T) {
 		{"a\nb\nc", 2, "b\nc"},
 	}
 	for _, tc := range tests {
-		var b lockedBuffer
+		var b Buffer
 		fmt.Fprint(&b, tc.in)
-		if got := b.tail(tc.n); got != tc.want {
+		if got := b.Tail(tc.n); got != tc.want {
 			t.Errorf("tail(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
 		}
 	}
