@@ -72,11 +72,13 @@ type accountSnapshot struct {
 }
 
 // gauge is a const gauge sample with label pairs made in advance. It is
-// built at scrape time from a snapshot, like prometheus.MustNewConstMetric.
+// built at scrape time from a snapshot, like prometheus.MustNewConstMetric,
+// and carries its own dto.Gauge so that writing it allocates nothing.
 type gauge struct {
 	desc   *prometheus.Desc
 	labels []*dto.LabelPair
 	value  float64
+	out    dto.Gauge
 }
 
 // Desc implements prometheus.Metric.
@@ -85,7 +87,8 @@ func (g *gauge) Desc() *prometheus.Desc { return g.desc }
 // Write implements prometheus.Metric; the label pairs are shared read-only,
 // as client_golang's own const metrics share theirs.
 func (g *gauge) Write(m *dto.Metric) error {
+	g.out.Value = &g.value
 	m.Label = g.labels
-	m.Gauge = &dto.Gauge{Value: &g.value}
+	m.Gauge = &g.out
 	return nil
 }
