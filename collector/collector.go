@@ -292,6 +292,10 @@ func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
 	// One allocation for all of the account's samples rather than one each.
 	pool := make([]gauge, 0, len(s.targets)*(2+2*(1+len(figureMetrics))))
 	emit := func(desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
+		if len(pool) == cap(pool) {
+			// A new chunk, never a grown copy: samples already sent may be being written.
+			pool = make([]gauge, 0, 64)
+		}
 		pool = append(pool, gauge{desc: desc, labels: labels, value: v})
 		ch <- &pool[len(pool)-1]
 	}
