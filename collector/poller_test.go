@@ -191,3 +191,50 @@ func TestMaxDataAgeStretchesWithTheBudget(t *testing.T) {
 		t.Errorf("%d calls series past twice the effective interval, want none", got)
 	}
 }
+
+// Scrapes run concurrently with each other and with refreshes (go test -race
+// checks the sharing), and each sees whole targets: a figure series never
+// appears without its period start.
+func TestConcurrentScrapesDuringRefreshes(t *testing.T) {
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	h := newHarness(t, start, simulator.Options{Seed: 3}, manyTargets+"    refresh_interval: 1m\n")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.runUntil(start.Add(20 * time.Minute))
+	}()
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				mfs, err := h.registry.Gather()
+				if err != nil {
+					errs <- err
+					return
+				}
+				counts := map[string]int{}
+				for _, mf := range mfs {
+					counts[mf.GetName()] = len(mf.GetMetric())
+				}
+				if counts["voicetrends_calls"] != counts["voicetrends_period_start_timestamp_seconds"] {
+					errs <- fmt.Errorf("half a refresh: %d calls series, %d period starts", counts["voicetrends_calls"], counts["voicetrends_period_start_timestamp_seconds"])
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(h.series("voicetrends_calls")); n != 42 {
+		t.Errorf("%d calls series after the refreshes, want 42", n)
+	}
+}
