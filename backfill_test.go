@@ -67,16 +67,6 @@ accounts:
 	return e
 }
 
-// backfillOutput sends run's stdout and stderr to buffers until the test ends.
-func backfillOutput(t *testing.T) (out, logs *strings.Builder) {
-	t.Helper()
-	out, logs = &strings.Builder{}, &strings.Builder{}
-	oldOut, oldErr := stdout, stderr
-	stdout, stderr = out, logs
-	t.Cleanup(func() { stdout, stderr = oldOut, oldErr })
-	return out, logs
-}
-
 func (e *backfillEnv) today() voicetrends.Date { return voicetrends.DateIn(time.Now(), e.loc) }
 
 func TestBackfillBadInput(t *testing.T) {
@@ -113,7 +103,7 @@ func TestBackfillBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, logs := backfillOutput(t)
+			_, logs := captureOutput(t)
 			args := append([]string{"backfill"}, tc.args...)
 			if !strings.HasPrefix(tc.args[0], "--config.file=") {
 				args = append(args, "--config.file="+e.config)
@@ -136,7 +126,7 @@ func TestBackfillBadInput(t *testing.T) {
 
 func TestBackfillDryRun(t *testing.T) {
 	e := newBackfillEnv(t)
-	out, logs := backfillOutput(t)
+	out, logs := captureOutput(t)
 	to := e.today().AddDays(-1)
 	file := filepath.Join(e.dir, "out.om")
 	code := run([]string{"backfill", "--config.file=" + e.config, "--from=" + to.AddDays(-364).String(), "--to=" + to.String(),
@@ -183,7 +173,7 @@ func promQuery(t *testing.T, srv *promtest.Server, query string, at time.Time) m
 func TestBackfillPrometheusEndToEnd(t *testing.T) {
 	promtest.Require(t, "promtool", "prometheus")
 	e := newBackfillEnv(t)
-	_, logs := backfillOutput(t)
+	_, logs := captureOutput(t)
 	to := e.today().AddDays(-1)
 	from := to.AddDays(-89)
 	file := filepath.Join(e.dir, "history.om")

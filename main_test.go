@@ -208,6 +208,16 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 // testDir returns a directory holding each account's password file.
+// supportSetup starts a fake API and writes a config of the support account
+// for it into a new test directory.
+func supportSetup(t *testing.T) (api *fakeAPI, dir, cfg string) {
+	t.Helper()
+	api, dir = newFakeAPI(t), testDir(t)
+	cfg = filepath.Join(dir, "voicetrends.yml")
+	writeConfig(t, cfg, api.url, support)
+	return api, dir, cfg
+}
+
 func testDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -698,10 +708,7 @@ func TestReload(t *testing.T) {
 }
 
 func TestGracefulShutdown(t *testing.T) {
-	api := newFakeAPI(t)
-	dir := testDir(t)
-	cfg := filepath.Join(dir, "voicetrends.yml")
-	writeConfig(t, cfg, api.url, support)
+	api, _, cfg := supportSetup(t)
 	d := startDaemon(t, "--config.file="+cfg)
 	d.waitReady()
 
@@ -774,10 +781,7 @@ func TestGracefulShutdown(t *testing.T) {
 // TestReloadDuringShutdown: a reload request that waits while the daemon
 // turns to SIGTERM is answered, and does not hold the shutdown up.
 func TestReloadDuringShutdown(t *testing.T) {
-	api := newFakeAPI(t)
-	dir := testDir(t)
-	cfg := filepath.Join(dir, "voicetrends.yml")
-	writeConfig(t, cfg, api.url, support)
+	api, _, cfg := supportSetup(t)
 	d := startDaemon(t, "--config.file="+cfg)
 	d.waitReady()
 
@@ -845,10 +849,7 @@ func TestReloadDuringShutdown(t *testing.T) {
 }
 
 func TestWebConfigBasicAuth(t *testing.T) {
-	api := newFakeAPI(t)
-	dir := testDir(t)
-	cfg := filepath.Join(dir, "voicetrends.yml")
-	writeConfig(t, cfg, api.url, support)
+	_, dir, cfg := supportSetup(t)
 	const user, pass = "prometheus", "scrape-Pa55-word"
 	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
 	if err != nil {
