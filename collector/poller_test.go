@@ -1,9 +1,12 @@
 package collector
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/go-kit/log"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
@@ -236,5 +239,36 @@ func TestConcurrentScrapesDuringRefreshes(t *testing.T) {
 	}
 	if n := len(h.series("voicetrends_calls")); n != 42 {
 		t.Errorf("%d calls series after the refreshes, want 42", n)
+	}
+}
+
+// A reload that removes a target drops its series at once and keeps the
+// figures of the targets that stay, without asking the API again.
+func TestReloadedPollerKeepsStayingTargets(t *testing.T) {
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	h := newHarness(t, start, simulator.Options{Seed: 3}, "    phones: [ALL, \"6175550100\"]\n    periods: [day]\n")
+	h.refreshAll()
+	before := h.series("voicetrends_calls")
+	if len(before) != 4 {
+		t.Fatalf("%d calls series before the reload, want 4", len(before))
+	}
+	served := h.sim.Stats(testLogin).DataRequests
+	cfg := h.account.cfg
+	cfg.Phones = []string{"ALL"}
+	h.poller = newPoller(cfg, h.account.client, h.account.budget, h.clock, log.NewNopLogger(), &h.account.snapshot)
+	after := h.series("voicetrends_calls")
+	if len(after) != 2 {
+		t.Errorf("%d calls series after removing a phone, want 2: %v", len(after), after)
+	}
+	for key, v := range after {
+		if before[key] != v {
+			t.Errorf("%s = %v after the reload, want the carried-over %v", key, v, before[key])
+		}
+	}
+	if wait := h.poller.step(context.Background()); wait <= 0 {
+		t.Errorf("the kept target is refreshed again right after the reload (wait %s)", wait)
+	}
+	if n := h.sim.Stats(testLogin).DataRequests; n != served {
+		t.Errorf("the reload cost %d data requests, want none", n-served)
 	}
 }

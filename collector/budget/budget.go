@@ -60,20 +60,6 @@ func (b *Budget) Set(perWindow int, window time.Duration) {
 	b.limiter = rate.NewLimiter(rate.Limit(float64(perWindow)/window.Seconds()), Burst(perWindow))
 }
 
-// PerWindow returns the number of data requests allowed per window.
-func (b *Budget) PerWindow() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.perWindow
-}
-
-// Window returns the length of the API's rate-limit window.
-func (b *Budget) Window() time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.window
-}
-
 // windowOf returns the start of the clock-aligned window holding t.
 func (b *Budget) windowOf(t time.Time) time.Time {
 	w := int64(b.window)

@@ -78,18 +78,3 @@ func NextRollover(p voicetrends.Period, now time.Time, loc *time.Location, weekS
 	}
 	return next.Midnight(loc)
 }
-
-// Calculator answers the questions above for the present moment of an
-// injectable clock.
-type Calculator struct {
-	Location *time.Location
-	Now      func() time.Time
-}
-
-// Today returns the current date in the calculator's time zone.
-func (c Calculator) Today() voicetrends.Date { return voicetrends.DateIn(c.Now(), c.Location) }
-
-// Request is Request for today.
-func (c Calculator) Request(p voicetrends.Period) (start, end voicetrends.Date) {
-	return Request(p, c.Today())
-}

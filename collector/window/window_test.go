@@ -116,14 +116,14 @@ func TestNextRollover(t *testing.T) {
 	}
 }
 
-func TestCalculatorUsesTheAccountsZone(t *testing.T) {
+func TestRequestInTheAccountsZone(t *testing.T) {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	now := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC) // already the 27th in Tokyo
-	c := Calculator{Location: tokyo, Now: func() time.Time { return now }}
-	if got := c.Today().String(); got != "20261127" {
-		t.Errorf("Today = %s, want 20261127", got)
+	today := voicetrends.DateIn(now, tokyo)
+	if got := today.String(); got != "20261127" {
+		t.Errorf("today = %s, want 20261127", got)
 	}
-	if s, e := c.Request(voicetrends.PeriodDay); s.String() != "20261126" || e.String() != "20261127" {
+	if s, e := Request(voicetrends.PeriodDay, today); s.String() != "20261126" || e.String() != "20261127" {
 		t.Errorf("Request(day) = %s..%s", s, e)
 	}
 }
