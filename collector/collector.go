@@ -20,6 +20,7 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
 	"github.com/voicetrends/voicetrends_exporter/collector/window"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 // haltTimeout bounds how long a reload waits for a request in flight.
@@ -29,7 +30,7 @@ const haltTimeout = 10 * time.Second
 type Options struct {
 	Logger log.Logger
 	// Clock drives polling and budgets; nil is the wall clock.
-	Clock budget.Clock
+	Clock clock.Clock
 	// Now is the scrape's clock, for withdrawing figures past max_data_age;
 	// nil is Clock.Now.
 	Now func() time.Time
@@ -39,7 +40,7 @@ type Options struct {
 // prometheus.Collector. Apply reconciles it with a (re)loaded configuration.
 type Exporter struct {
 	logger log.Logger
-	clock  budget.Clock
+	clock  clock.Clock
 	now    func() time.Time
 
 	mu       sync.Mutex // serialises Apply, Start and Shutdown
@@ -80,7 +81,7 @@ func New(opts Options) *Exporter {
 		e.logger = log.NewNopLogger()
 	}
 	if e.clock == nil {
-		e.clock = budget.RealClock{}
+		e.clock = clock.Real{}
 	}
 	if e.now == nil {
 		e.now = e.clock.Now

@@ -16,6 +16,7 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 
@@ -30,7 +31,7 @@ var testNumbers = []string{"6175550100", "+16175550101", "6175550102", "61755501
 // a manual clock, so that tests cross windows and midnights without sleeping.
 type harness struct {
 	t        *testing.T
-	clock    *budget.ManualClock
+	clock    *clock.Manual
 	sim      *simulator.Simulator
 	exporter *Exporter
 	account  *account
@@ -41,8 +42,8 @@ type harness struct {
 // newHarness starts at start; yaml holds the account's keys beyond name, tool, login and password.
 func newHarness(t *testing.T, start time.Time, simOpts simulator.Options, yaml string) *harness {
 	t.Helper()
-	clock := budget.NewManualClock(start)
-	simOpts.Now = clock.Now
+	clk := clock.NewManual(start)
+	simOpts.Now = clk.Now
 	if simOpts.Accounts == nil {
 		simOpts.Accounts = []simulator.Account{{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: testNumbers}}
 	}
@@ -54,9 +55,9 @@ func newHarness(t *testing.T, start time.Time, simOpts simulator.Options, yaml s
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, text)
 	}
-	e := New(Options{Clock: clock})
+	e := New(Options{Clock: clk})
 	ac := cfg.Accounts[0]
-	a := &account{cfg: ac, instr: newInstrumentation(ac.Name), budget: budget.New(ac.RequestsPerWindow, time.Duration(ac.Window), clock)}
+	a := &account{cfg: ac, instr: newInstrumentation(ac.Name), budget: budget.New(ac.RequestsPerWindow, time.Duration(ac.Window), clk)}
 	if a.client, err = e.newClient(cfg, ac, a); err != nil {
 		t.Fatal(err)
 	}
@@ -64,8 +65,8 @@ func newHarness(t *testing.T, start time.Time, simOpts simulator.Options, yaml s
 	e.accounts.Store(&accounts)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(e)
-	return &harness{t: t, clock: clock, sim: sim, exporter: e, account: a, registry: reg,
-		poller: newPoller(ac, a.client, a.budget, clock, log.NewNopLogger(), &a.snapshot)}
+	return &harness{t: t, clock: clk, sim: sim, exporter: e, account: a, registry: reg,
+		poller: newPoller(ac, a.client, a.budget, clk, log.NewNopLogger(), &a.snapshot)}
 }
 
 // runUntil steps the poller, moving the clock over every wait, until the

@@ -14,6 +14,7 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
 	"github.com/voicetrends/voicetrends_exporter/collector/window"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 // poller refreshes one account's targets, least recently refreshed first,
@@ -22,7 +23,7 @@ type poller struct {
 	cfg     config.Account
 	fetcher voicetrends.VolumeFetcher
 	budget  *budget.Budget
-	clock   budget.Clock
+	clock   clock.Clock
 	logger  log.Logger
 
 	targets  []target
@@ -41,7 +42,7 @@ func EffectiveInterval(refresh, win time.Duration, targets, perWindow int) time.
 
 // newPoller builds a poller for cfg, keeping the state of targets that
 // carry over from a previous poller of the account.
-func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.Budget, clock budget.Clock, logger log.Logger, snap *atomic.Pointer[accountSnapshot]) *poller {
+func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.Budget, clock clock.Clock, logger log.Logger, snap *atomic.Pointer[accountSnapshot]) *poller {
 	old := map[targetKey]target{}
 	up, tried := false, false
 	if prev := snap.Load(); prev != nil {

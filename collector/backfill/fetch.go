@@ -17,6 +17,7 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 const (
@@ -33,7 +34,7 @@ const (
 // FetchOptions configure Fetch.
 type FetchOptions struct {
 	Config     *config.Config // base_url and http_client
-	Clock      budget.Clock   // budgets and back-off; nil is the wall clock
+	Clock      clock.Clock    // budgets and back-off; nil is the wall clock
 	HTTPClient *http.Client   // nil: built from Config.HTTPClient
 	Logger     log.Logger     // nil: no logs
 	Progress   *Progress      // nil: not reported
@@ -69,7 +70,7 @@ type Result struct {
 // account. It returns an error only when ctx ends or a client cannot be built.
 func (p *Plan) Fetch(ctx context.Context, opts FetchOptions) (*Result, error) {
 	if opts.Clock == nil {
-		opts.Clock = budget.RealClock{}
+		opts.Clock = clock.Real{}
 	}
 	if opts.Logger == nil {
 		opts.Logger = log.NewNopLogger()
@@ -147,7 +148,7 @@ type fetcher struct {
 	plan     *AccountPlan
 	client   voicetrends.VolumeFetcher
 	limiter  *countingLimiter
-	clock    budget.Clock
+	clock    clock.Clock
 	progress *Progress
 	logger   log.Logger
 

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/budget"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 
@@ -25,15 +25,15 @@ var fetchNow = time.Date(2026, 4, 2, 16, 0, 0, 0, time.UTC)
 
 type env struct {
 	sim   *simulator.Simulator
-	clock *budget.ManualClock
+	clock *clock.Manual
 	url   string
 }
 
 // newEnv serves the demo accounts on a manual clock, through wrap when set.
 func newEnv(t *testing.T, opts simulator.Options, wrap func(http.Handler) http.Handler) *env {
 	t.Helper()
-	clock := budget.NewManualClock(fetchNow)
-	opts.Accounts, opts.Now, opts.Seed = simulator.DemoAccounts(), clock.Now, 42
+	clk := clock.NewManual(fetchNow)
+	opts.Accounts, opts.Now, opts.Seed = simulator.DemoAccounts(), clk.Now, 42
 	sim := simulator.New(opts)
 	var h http.Handler = sim
 	if wrap != nil {
@@ -41,7 +41,7 @@ func newEnv(t *testing.T, opts simulator.Options, wrap func(http.Handler) http.H
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{sim: sim, clock: clock, url: srv.URL + "/api/"}
+	return &env{sim: sim, clock: clk, url: srv.URL + "/api/"}
 }
 
 func (e *env) config(t *testing.T, password, phones, extra string) string {

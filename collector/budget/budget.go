@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 // ReserveFraction of the API's limit is left to the account's other clients:
@@ -23,7 +24,7 @@ const ReserveFraction = 0.05
 // pauses when the API's headers or a 429 say the account's budget is spent.
 // It implements voicetrends.DataLimiter.
 type Budget struct {
-	clock Clock
+	clock clock.Clock
 
 	mu           sync.Mutex
 	perWindow    int
@@ -36,11 +37,11 @@ type Budget struct {
 }
 
 // New returns a budget of perWindow requests per window.
-func New(perWindow int, window time.Duration, clock Clock) *Budget {
-	if clock == nil {
-		clock = RealClock{}
+func New(perWindow int, window time.Duration, c clock.Clock) *Budget {
+	if c == nil {
+		c = clock.Real{}
 	}
-	b := &Budget{clock: clock}
+	b := &Budget{clock: c}
 	b.Set(perWindow, window)
 	return b
 }

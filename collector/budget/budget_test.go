@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 var start = time.Date(2026, 11, 26, 9, 3, 0, 0, time.UTC)
@@ -14,15 +15,15 @@ func unknown() voicetrends.RateLimit { return voicetrends.RateLimit{Limit: -1, R
 
 // countPerWindow spends the budget as fast as it allows until end and counts
 // the requests in each clock-aligned window.
-func countPerWindow(t *testing.T, b *Budget, clock *ManualClock, end time.Time) map[time.Time]int {
+func countPerWindow(t *testing.T, b *Budget, clk *clock.Manual, end time.Time) map[time.Time]int {
 	t.Helper()
 	counts := map[time.Time]int{}
-	for clock.Now().Before(end) {
+	for clk.Now().Before(end) {
 		if err := b.Wait(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if clock.Now().Before(end) {
-			counts[b.windowOf(clock.Now())]++
+		if clk.Now().Before(end) {
+			counts[b.windowOf(clk.Now())]++
 		}
 		b.Observe(unknown(), 200)
 	}
@@ -34,10 +35,10 @@ func TestNeverOverspendsAndUsesMostOfIt(t *testing.T) {
 		perWindow int
 		window    time.Duration
 	}{{100, 15 * time.Minute}, {150, 15 * time.Minute}, {10, 5 * time.Second}, {1, time.Minute}, {7, 3 * time.Second}} {
-		clock := NewManualClock(start)
-		b := New(c.perWindow, c.window, clock)
+		clk := clock.NewManual(start)
+		b := New(c.perWindow, c.window, clk)
 		first := b.windowOf(start).Add(c.window) // judge only whole windows
-		counts := countPerWindow(t, b, clock, first.Add(4*c.window))
+		counts := countPerWindow(t, b, clk, first.Add(4*c.window))
 		for w := first; w.Before(first.Add(4 * c.window)); w = w.Add(c.window) {
 			n := counts[w]
 			if n > c.perWindow {
@@ -51,8 +52,8 @@ func TestNeverOverspendsAndUsesMostOfIt(t *testing.T) {
 }
 
 func TestStartUpBurstThenEvenSpread(t *testing.T) {
-	clock := NewManualClock(start)
-	b := New(100, 15*time.Minute, clock)
+	clk := clock.NewManual(start)
+	b := New(100, 15*time.Minute, clk)
 	for i := 0; i < Burst(100); i++ {
 		if d, _ := b.Delay(); d != 0 {
 			t.Fatalf("request %d of the burst must wait %s", i, d)
@@ -83,8 +84,8 @@ func TestObserve(t *testing.T) {
 		{"429 without reset waits for the window's end", unknown(), 429, 12 * time.Minute},
 		{"429 with a stale reset waits for the window's end", voicetrends.RateLimit{Limit: 150, Remaining: 0, Reset: start.Add(-time.Minute)}, 429, 12 * time.Minute},
 	} {
-		clock := NewManualClock(start)
-		b := New(100, 15*time.Minute, clock)
+		clk := clock.NewManual(start)
+		b := New(100, 15*time.Minute, clk)
 		if err := b.Wait(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +97,7 @@ func TestObserve(t *testing.T) {
 }
 
 func TestWaitHonoursContext(t *testing.T) {
-	b := New(1, time.Hour, RealClock{})
+	b := New(1, time.Hour, clock.Real{})
 	if err := b.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
