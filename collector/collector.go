@@ -169,6 +169,9 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 		Now:        e.clock.Now,
 		Observer:   a.instr,
 		Limiter:    a.budget,
+		// Logins are counted in the account's window, like data requests:
+		// a proxy or test with a short window has logins to match.
+		AuthWindow: time.Duration(ac.Window),
 	})
 }
 

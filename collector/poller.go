@@ -136,34 +136,48 @@ func (p *poller) step(ctx context.Context) time.Duration {
 	if d, _ := p.budget.Delay(); d > 0 {
 		return d
 	}
-	p.refresh(ctx, &p.targets[next])
+	wait := p.refresh(ctx, &p.targets[next])
 	p.publish()
-	return 0
+	return wait
 }
 
-// refresh fetches one target and records the outcome.
-func (p *poller) refresh(ctx context.Context, t *target) {
+// refresh fetches one target and records the outcome. It returns how long
+// to wait before the next request: zero, or until the client may send
+// again when it held the request back.
+func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	loc := p.cfg.Location
 	now := p.clock.Now()
 	today := voicetrends.DateIn(now, loc)
 	start, end := window.Request(t.period, today)
 	resp, err := p.fetcher.Volume(ctx, voicetrends.VolumeRequest{Start: start, End: end, Period: t.period, Phone: t.phone})
 	if ctx.Err() != nil {
-		return // shutting down: an interrupted request says nothing about the API
+		return 0 // shutting down: an interrupted request says nothing about the API
 	}
 	p.tried = true
-	if _, limited := voicetrends.IsRateLimited(err); limited {
-		// Not served: the budget now waits for the reset, and the target stays first in line.
+	// up is about the account: can the exporter talk to the API for it?
+	// One target's own problem (a 400 for a wrong phone) leaves it be.
+	switch _, limited := voicetrends.IsRateLimited(err); {
+	case limited:
+		// Not served: the budget now waits for the reset, and the target
+		// stays first in line. The API answered, so up stays as it was.
 		p.logState(t, err)
+		return 0
+	case voicetrends.IsAccountProblem(err):
 		p.up = false
-		return
+	default:
+		p.up = true
+	}
+	if until, deferred := voicetrends.NextLogin(err); deferred {
+		// Held back without a request: the target keeps its turn, and the
+		// poller waits for the client instead of using up every target's turn.
+		p.logState(t, err)
+		return max(until.Sub(p.clock.Now()), time.Millisecond)
 	}
 	t.attempted, t.lastAttempt = true, now
-	p.up = err == nil
 	if err != nil {
 		t.lastOK = false
 		p.logState(t, err)
-		return
+		return 0
 	}
 	t.lastOK, t.lastSuccess = true, now
 	cur, prev := window.Select(t.period, today, loc, resp.Buckets)
@@ -175,6 +189,7 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	}
 	t.nextRollover = window.NextRollover(t.period, now, loc, weekStart)
 	p.logState(t, nil)
+	return 0
 }
 
 // keep copies the two buckets a scrape may serve, so that a large answer is not held.
