@@ -91,7 +91,7 @@ var (
 	periodStartDesc = figureDesc("period_start_timestamp_seconds", "Start of the window's period (local midnight in the account's time zone) as a Unix timestamp.")
 
 	upDesc = prometheus.NewDesc(namespace+"_up",
-		"1 when the account's latest refresh succeeded, 0 when it failed or none has finished yet.", accountLabel, nil)
+		"1 when the exporter can talk to the API for the account (logins, credentials, transport, no 5xx), 0 when it cannot or no refresh has finished yet. One target's own errors show in voicetrends_last_refresh_success instead.", accountLabel, nil)
 	refreshSuccessDesc = prometheus.NewDesc(namespace+"_last_refresh_success",
 		"1 when the target's latest refresh succeeded, 0 when it failed.", targetLabels, nil)
 	lastSuccessDesc = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",

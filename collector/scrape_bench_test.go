@@ -68,7 +68,7 @@ voicetrends_transfer_ratio{account="acme",period="month",phone="6175500000",wind
 voicetrends_transfer_ratio{account="acme",period="month",phone="6175500000",window="previous"} 0.045
 voicetrends_transfer_ratio{account="acme",period="week",phone="6175500000",window="current"} 0.045
 voicetrends_transfer_ratio{account="acme",period="week",phone="6175500000",window="previous"} 0.045
-# HELP voicetrends_up 1 when the account's latest refresh succeeded, 0 when it failed or none has finished yet.
+# HELP voicetrends_up 1 when the exporter can talk to the API for the account (logins, credentials, transport, no 5xx), 0 when it cannot or no refresh has finished yet. One target's own errors show in voicetrends_last_refresh_success instead.
 # TYPE voicetrends_up gauge
 voicetrends_up{account="acme"} 1
 # HELP voicetrends_last_success_timestamp_seconds When the target's figures were last refreshed successfully, as a Unix timestamp.
