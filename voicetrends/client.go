@@ -90,8 +90,8 @@ type Config struct {
 	Now        func() time.Time // the clock for credential age, login windows and backoff; default time.Now
 	Observer   Observer         // optional: told of every exchange
 	Limiter    DataLimiter      // optional: Wait before every data request, retries included; Observe after each
-	AuthLimit  int              // logins per AuthWindow; default DefaultAuthLimit
-	AuthWindow time.Duration    // default DefaultAuthWindow, aligned to multiples of itself since the Unix epoch
+	AuthLimit  int              // the API's logins per AuthWindow, of which a fifth is left to the account's other clients; default DefaultAuthLimit
+	AuthWindow time.Duration    // the window logins are counted in (the account's window); default DefaultAuthWindow, aligned to multiples of itself since the Unix epoch
 	// Location is the account's time zone: bucket starts are returned in it.
 	// Default UTC (the instant is the same either way).
 	Location *time.Location
