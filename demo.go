@@ -72,7 +72,7 @@ func runSimulator(address string, logger log.Logger, signals chan os.Signal) int
 	for _, a := range accounts {
 		level.Info(logger).Log("msg", "simulated account", "tool", a.Tool, "login", a.Login, "phones", strings.Join(a.Phones, ","), "timezone", a.TimeZone)
 	}
-	level.Warn(logger).Log("msg", "serving the SYNTHETIC VoiceTrends API simulator; demo passwords are in the README", "base_url", baseURL)
+	level.Warn(logger).Log("msg", "serving the SYNTHETIC VoiceTrends API simulator; demo logins are in docs/development.md", "base_url", baseURL)
 	<-signals
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
