@@ -16,6 +16,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 
@@ -25,8 +26,8 @@ const demoRefreshInterval = 2 * time.Minute
 
 // startDemo serves the simulator on a loopback port and returns a
 // configuration of its demo accounts.
-func startDemo(logger log.Logger) (*config.Config, func(), error) {
-	server, baseURL, accounts, err := startSimulator("127.0.0.1:0")
+func startDemo(logger log.Logger, clk clock.Clock) (*config.Config, func(), error) {
+	server, baseURL, accounts, err := startSimulator("127.0.0.1:0", clk)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,6 +107,7 @@ func runSimulator(flags *simulatorFlags, logger log.Logger, signals chan os.Sign
 	}
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
+	opts.Now = sysClock.Now
 	sim := simulator.New(opts)
 	sim.SetFaults(flags.faults)
 	server, baseURL, err := serveSimulator(flags.address, sim)
@@ -119,7 +121,7 @@ func runSimulator(flags *simulatorFlags, logger log.Logger, signals chan os.Sign
 	if flags.faults != (simulator.Faults{}) {
 		level.Warn(logger).Log("msg", "faults switched on", "faults", fmt.Sprintf("%+v", flags.faults))
 	}
-	level.Warn(logger).Log("msg", "serving the SYNTHETIC VoiceTrends API simulator; demo passwords are in the README", "base_url", baseURL,
+	level.Warn(logger).Log("msg", "serving the SYNTHETIC VoiceTrends API simulator; demo logins are in docs/development.md", "base_url", baseURL,
 		"window", opts.Window, "data_limit", opts.DataLimit, "auth_limit", opts.AuthLimit)
 	<-signals
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
@@ -128,10 +130,10 @@ func runSimulator(flags *simulatorFlags, logger log.Logger, signals chan os.Sign
 	return 0
 }
 
-// startSimulator serves the simulator with the demo accounts on address.
-func startSimulator(address string) (*http.Server, string, []simulator.Account, error) {
+// startSimulator serves the simulator with the demo accounts on address, on clk.
+func startSimulator(address string, clk clock.Clock) (*http.Server, string, []simulator.Account, error) {
 	accounts := simulator.DemoAccounts()
-	server, baseURL, err := serveSimulator(address, simulator.New(simulator.Options{Accounts: accounts, Seed: 1}))
+	server, baseURL, err := serveSimulator(address, simulator.New(simulator.Options{Accounts: accounts, Seed: 1, Now: clk.Now}))
 	if err != nil {
 		return nil, "", nil, err
 	}

@@ -29,7 +29,8 @@ type poller struct {
 	targets  []target
 	interval time.Duration
 	up       bool
-	tried    bool // a refresh has finished, well or not
+	tried    bool  // a refresh has finished, well or not
+	zoneErr  error // the latest answer's buckets were not midnights in the configured zone
 	snapshot *atomic.Pointer[accountSnapshot]
 }
 
@@ -45,13 +46,17 @@ func EffectiveInterval(refresh, win time.Duration, targets, perWindow int) time.
 func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.Budget, clock clock.Clock, logger log.Logger, snap *atomic.Pointer[accountSnapshot]) *poller {
 	old := map[targetKey]target{}
 	up, tried := false, false
+	var zoneErr error
 	if prev := snap.Load(); prev != nil {
 		up, tried = prev.up, prev.tried
+		if prev.location.String() == cfg.Location.String() {
+			zoneErr = prev.zoneErr // a new timezone must show itself right first
+		}
 		for _, t := range prev.targets {
 			old[t.targetKey] = t
 		}
 	}
-	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried}
+	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried, zoneErr: zoneErr}
 	for _, phone := range cfg.Phones {
 		for _, period := range cfg.Periods {
 			k := targetKey{phone, period}
@@ -83,6 +88,7 @@ func (p *poller) publish() {
 		interval:  p.interval,
 		up:        p.up,
 		tried:     p.tried,
+		zoneErr:   p.zoneErr,
 		targets:   append([]target(nil), p.targets...),
 	})
 }
@@ -179,6 +185,16 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		p.logState(t, err)
 		return 0
 	}
+	if err := window.CheckMidnights(resp.Buckets, loc); err != nil {
+		// A wrong timezone files every bucket under another day: serve
+		// nothing rather than wrong figures, and say so once per account.
+		t.lastOK, t.buckets, t.lastErr = false, nil, "timezone"
+		p.setZoneErr(err)
+		return 0
+	}
+	if len(resp.Buckets) > 0 { // an empty answer says nothing of the zone
+		p.setZoneErr(nil)
+	}
 	t.lastOK, t.lastSuccess = true, now
 	cur, prev := window.Select(t.period, today, loc, resp.Buckets)
 	t.buckets = keep(cur, prev)
@@ -190,6 +206,18 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	t.nextRollover = window.NextRollover(t.period, now, loc, weekStart)
 	p.logState(t, nil)
 	return 0
+}
+
+// setZoneErr records whether the API's buckets fit the configured timezone,
+// logging each change once for the whole account.
+func (p *poller) setZoneErr(err error) {
+	switch {
+	case err != nil && p.zoneErr == nil:
+		level.Error(p.logger).Log("msg", "wrong timezone: withholding the account's figures", "timezone", p.cfg.Location, "err", err)
+	case err == nil && p.zoneErr != nil:
+		level.Info(p.logger).Log("msg", "the API's buckets start at midnight in the configured timezone again", "timezone", p.cfg.Location)
+	}
+	p.zoneErr = err
 }
 
 // keep copies the two buckets a scrape may serve, so that a large answer is not held.
