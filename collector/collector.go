@@ -306,7 +306,7 @@ func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
 	}
 	for i := range s.targets {
 		t := &s.targets[i]
-		if !t.attempted {
+		if !t.attempted && !t.unreachable {
 			continue
 		}
 		emit(refreshSuccessDesc, t.healthLabels, boolValue(t.lastOK))

@@ -170,8 +170,16 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		return 0
 	case voicetrends.IsAccountProblem(err):
 		p.up = false
+		// No target can succeed now: those never tried show as failing
+		// rather than not at all.
+		for i := range p.targets {
+			p.targets[i].unreachable = !p.targets[i].attempted
+		}
 	default:
 		p.up = true
+		for i := range p.targets {
+			p.targets[i].unreachable = false // untried now means not yet, not failing
+		}
 	}
 	if until, deferred := voicetrends.NextLogin(err); deferred {
 		// Held back without a request: the target keeps its turn, and the

@@ -135,3 +135,24 @@ func TestUpMeansTheAccount(t *testing.T) {
 		})
 	}
 }
+
+// When the account cannot reach the API, targets that have never succeeded
+// show as failing, even those held back without a request of their own.
+func TestUnreachableTargetsShowAsFailing(t *testing.T) {
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	h := newHarness(t, start, simulator.Options{Seed: 3, Accounts: []simulator.Account{{Tool: "dev", Login: testLogin, Password: "another password", Phones: testNumbers}}},
+		"    phones: [ALL, \"6175550100\"]\n    refresh_interval: 1m\n")
+	h.runUntil(start.Add(30 * time.Second)) // three logins, backing off: most targets never get a request
+	success := h.series("voicetrends_last_refresh_success")
+	if len(success) != 6 {
+		t.Errorf("%d targets have voicetrends_last_refresh_success, want all 6: %v", len(success), success)
+	}
+	for key, v := range success {
+		if v != 0 {
+			t.Errorf("{%s} = %v, want 0", key, v)
+		}
+	}
+	if st := h.sim.Stats(testLogin); st.AuthRequests != 3 {
+		t.Errorf("%d logins with a wrong password in 30 s, want 3 (at 0, 5 and 15 s)", st.AuthRequests)
+	}
+}

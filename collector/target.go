@@ -26,6 +26,7 @@ type target struct {
 	healthLabels []*dto.LabelPair    // account, phone, period
 
 	attempted    bool
+	unreachable  bool // not attempted yet, but the account cannot reach the API: shown as failing
 	lastAttempt  time.Time
 	lastOK       bool
 	lastSuccess  time.Time
