@@ -163,18 +163,18 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	// up is about the account: can the exporter talk to the API for it?
 	// One target's own problem (a 400 for a wrong phone) leaves it be.
 	switch _, limited := voicetrends.IsRateLimited(err); {
-	case limited:
-		// Not served: the budget now waits for the reset, and the target
-		// stays first in line. The API answered, so up stays as it was.
-		p.logState(t, err)
-		return 0
-	case voicetrends.IsAccountProblem(err):
+	case voicetrends.IsAccountProblem(err): // a login's 429 included
 		p.up = false
 		// No target can succeed now: those never tried show as failing
 		// rather than not at all.
 		for i := range p.targets {
 			p.targets[i].unreachable = !p.targets[i].attempted
 		}
+	case limited:
+		// Not served: the budget now waits for the reset, and the target
+		// stays first in line. The API answered, so up stays as it was.
+		p.logState(t, err)
+		return 0
 	default:
 		p.up = true
 		for i := range p.targets {
