@@ -272,3 +272,28 @@ func TestReloadedPollerKeepsStayingTargets(t *testing.T) {
 		t.Errorf("the reload cost %d data requests, want none", n-served)
 	}
 }
+
+// A target that has never succeeded is visible to alerts: last_refresh_success 0
+// from its first failed attempt, and no last success timestamp, while the
+// account's other targets carry on.
+func TestNeverSucceededTargetIsVisible(t *testing.T) {
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	// 6175559999 is not one of the simulator account's numbers: the API refuses it.
+	h := newHarness(t, start, simulator.Options{Seed: 5}, "    phones: [ALL, \"6175559999\"]\n    periods: [day]\n")
+	h.refreshAll()
+	success := h.series("voicetrends_last_refresh_success")
+	want := map[string]float64{
+		"account=acme,period=day,phone=ALL":        1,
+		"account=acme,period=day,phone=6175559999": 0,
+	}
+	if fmt.Sprint(success) != fmt.Sprint(want) {
+		t.Errorf("last_refresh_success = %v, want %v", success, want)
+	}
+	last := h.series("voicetrends_last_success_timestamp_seconds")
+	if _, ok := last["account=acme,period=day,phone=6175559999"]; ok {
+		t.Error("a target that never succeeded has a last success timestamp")
+	}
+	if _, ok := last["account=acme,period=day,phone=ALL"]; !ok {
+		t.Error("the succeeding target has no last success timestamp")
+	}
+}
