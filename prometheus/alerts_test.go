@@ -10,10 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
@@ -26,8 +30,10 @@ func TestRuleFiles(t *testing.T) {
 	promtest.Promtool(t, "test", "rules", "rules_test.yml", "rules_hourly_test.yml")
 }
 
-// TestAlertmanagerConfig checks the shipped Alertmanager configuration and the
-// examples with `amtool check-config`, which also reads the secret files they name.
+// TestAlertmanagerConfig checks the stack's Alertmanager configuration and the
+// example people copy: `amtool check-config` accepts both, their inhibition rules
+// are the same and name only alerts that exist, the example keeps every secret in
+// a file, and routes each severity the rules use to the intended receiver.
 func TestAlertmanagerConfig(t *testing.T) {
 	if _, err := exec.LookPath("amtool"); err != nil {
 		msg := "amtool not found on PATH: install the Debian package prometheus-alertmanager to run this test"
@@ -36,14 +42,125 @@ func TestAlertmanagerConfig(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	files, err := filepath.Glob("alertmanager*.yml")
-	if err != nil || len(files) < 2 {
-		t.Fatalf("alertmanager files %v (%v), want alertmanager.yml and the example", files, err)
-	}
-	for _, f := range files {
-		out, err := exec.Command("amtool", "check-config", f).CombinedOutput()
-		if err != nil {
+	t.Parallel()
+	const stack, example = "alertmanager.yml", "alertmanager.example.yml"
+	configs := map[string]map[string]any{}
+	for _, f := range []string{stack, example} {
+		if out, err := exec.Command("amtool", "check-config", f).CombinedOutput(); err != nil {
 			t.Errorf("amtool check-config %s: %v\n%s", f, err, out)
+		}
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c map[string]any
+		if err := yaml.Unmarshal(raw, &c); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		configs[f] = c
+		for _, name := range alertNameRE.FindAllString(string(raw), -1) {
+			if !alertNames(t)[name] {
+				t.Errorf("%s names %s, which prometheus/rules.yml does not define", f, name)
+			}
+		}
+	}
+	if !reflect.DeepEqual(configs[stack]["inhibit_rules"], configs[example]["inhibit_rules"]) {
+		t.Errorf("inhibit_rules differ between %s and %s", stack, example)
+	}
+
+	// Secrets only as files: no inline key, and every file key the example shows.
+	found := map[string]bool{}
+	walkKeys(configs[example], func(key string) { found[key] = true })
+	for _, inline := range []string{"smtp_auth_password", "slack_api_url", "api_url", "auth_password", "password", "webhook_url", "routing_key", "service_key"} {
+		if found[inline] {
+			t.Errorf("%s has the secret %s inline; use %s_file", example, inline, inline)
+		}
+	}
+	for _, file := range []string{"smtp_auth_password_file", "slack_api_url_file"} {
+		if !found[file] {
+			t.Errorf("%s does not show %s", example, file)
+		}
+	}
+
+	want := map[string]string{"critical": "oncall", "warning": "slack-warnings"}
+	for severity := range severities(t) {
+		out, err := exec.Command("amtool", "config", "routes", "test", "--config.file="+example, "severity="+severity).Output()
+		if err != nil {
+			t.Errorf("amtool config routes test severity=%s: %v", severity, err)
+			continue
+		}
+		if got := strings.TrimSpace(string(out)); got != want[severity] {
+			t.Errorf("%s routes severity=%s to %q, want %q", example, severity, got, want[severity])
+		}
+	}
+}
+
+var alertNameRE = regexp.MustCompile(`VoiceTrends[A-Z][A-Za-z]+`)
+
+// ruleFile is the part of rules.yml these tests read.
+type ruleFile struct {
+	Groups []struct {
+		Rules []struct {
+			Alert  string            `yaml:"alert"`
+			Labels map[string]string `yaml:"labels"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+func readRules(t *testing.T) ruleFile {
+	t.Helper()
+	raw, err := os.ReadFile("rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rf ruleFile
+	if err := yaml.Unmarshal(raw, &rf); err != nil {
+		t.Fatalf("rules.yml: %v", err)
+	}
+	return rf
+}
+
+// alertNames returns the alerts rules.yml defines.
+func alertNames(t *testing.T) map[string]bool {
+	out := map[string]bool{}
+	for _, g := range readRules(t).Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				out[r.Alert] = true
+			}
+		}
+	}
+	return out
+}
+
+// severities returns the severity labels of the alerts in rules.yml.
+func severities(t *testing.T) map[string]bool {
+	out := map[string]bool{}
+	for _, g := range readRules(t).Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			if r.Labels["severity"] == "" {
+				t.Errorf("alert %s has no severity label", r.Alert)
+			}
+			out[r.Labels["severity"]] = true
+		}
+	}
+	return out
+}
+
+// walkKeys calls fn for every mapping key in a decoded YAML tree.
+func walkKeys(v any, fn func(string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			fn(k)
+			walkKeys(e, fn)
+		}
+	case []any:
+		for _, e := range x {
+			walkKeys(e, fn)
 		}
 	}
 }
