@@ -445,7 +445,7 @@ func TestBadInputExitsBeforeListening(t *testing.T) {
 		{
 			name:   "unknown key",
 			config: header + supportKeys + "    phone: [ALL]\n",
-			want:   []string{"bad.yml:7:", `accounts[0]: unknown key "phone" (did you mean "phones"?)`},
+			want:   []string{"bad.yml:7:", `accounts[0]: unknown key \"phone\" (did you mean \"phones\"?)`},
 		},
 		{
 			name:   "bad timezone",
