@@ -159,16 +159,18 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 		return 1
 	}
 	exporter.Start()
-	// One deadline for the whole shutdown: HTTP first, then requests in flight.
-	var deadline time.Time
-	defer func() {
-		if deadline.IsZero() {
-			deadline = time.Now().Add(shutdownTimeout)
-		}
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		defer cancel()
-		exporter.Shutdown(ctx)
-	}()
+	// One deadline for the whole shutdown, from the signal on: the HTTP server
+	// and the pollers stop side by side, so that no request starts after it.
+	exporterDone := make(chan struct{})
+	stopExporter := sync.OnceFunc(func() {
+		deadline := time.Now().Add(shutdownTimeout)
+		go func() {
+			defer close(exporterDone)
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			defer cancel()
+			exporter.Shutdown(ctx)
+		}()
+	})
 	safe := config.NewSafe(cfg, nil)
 
 	registry := prometheus.NewRegistry()
@@ -178,11 +180,17 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	reloads := make(chan chan error)
-	// stopping closes once the loop below takes no more reloads, so that a
-	// reload request then in flight is answered instead of holding up shutdown.
+	// stopping closes once no more reloads are taken, so that a reload
+	// request then waiting is answered instead of holding up shutdown.
 	stopping := make(chan struct{})
 	stopReloads := sync.OnceFunc(func() { close(stopping) })
-	defer stopReloads()
+	reloaderDone := make(chan struct{})
+	defer func() {
+		stopExporter() // first: it cuts short a reload waiting for a poller
+		stopReloads()
+		<-reloaderDone
+		<-exporterDone
+	}()
 	mux := newMux(registry, exporter, telemetryPath, reloads, stopping, logger)
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
@@ -209,25 +217,41 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 		}
 		return err
 	}
+	// Reloads run one at a time beside the signal loop, so that SIGTERM is
+	// heard during one (and cuts it short through the exporter's shutdown).
+	go func() {
+		defer close(reloaderDone)
+		for {
+			select {
+			case reply := <-reloads:
+				reply <- reload()
+			case <-stopping:
+				return
+			}
+		}
+	}()
 	for {
 		select {
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
-				_ = reload()
+				go func() {
+					select {
+					case reloads <- make(chan error, 1):
+					case <-stopping:
+					}
+				}()
 				continue
 			}
 			level.Info(logger).Log("msg", "shutting down", "signal", sig)
+			stopExporter()
 			stopReloads()
-			deadline = time.Now().Add(shutdownTimeout)
-			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 			err := server.Shutdown(ctx)
 			cancel()
 			if err != nil {
 				level.Warn(logger).Log("msg", "HTTP server did not stop cleanly", "err", err)
 			}
 			return 0
-		case reply := <-reloads:
-			reply <- reload()
 		case err := <-serveErr:
 			if !errors.Is(err, http.ErrServerClosed) {
 				level.Error(logger).Log("msg", "cannot serve HTTP", "err", err)

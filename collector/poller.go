@@ -87,26 +87,19 @@ func (p *poller) publish() {
 	})
 }
 
-// run refreshes until stop closes; requests in flight end with ctx.
-func (p *poller) run(ctx context.Context, stop <-chan struct{}) {
+// run refreshes until stop ends; requests under way then may finish until
+// hard ends (see gateTransport).
+func (p *poller) run(hard, stop context.Context) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
 		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
 	if p.interval > time.Duration(p.cfg.RefreshInterval) {
 		level.Warn(p.logger).Log("msg", "the budget stretches refresh_interval: targets x (window / refresh_interval) exceeds requests_per_window",
 			"refresh_interval", time.Duration(p.cfg.RefreshInterval), "effective", p.interval, "max_data_age", p.maxAge())
 	}
-	sleepCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-sleepCtx.Done():
-		}
-	}()
-	for sleepCtx.Err() == nil {
+	ctx := withHard(stop, hard)
+	for stop.Err() == nil {
 		if wait := p.step(ctx); wait > 0 {
-			_ = p.clock.Sleep(sleepCtx, wait)
+			_ = p.clock.Sleep(stop, wait)
 		}
 	}
 }
@@ -148,8 +141,8 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	today := voicetrends.DateIn(now, loc)
 	start, end := window.Request(t.period, today)
 	resp, err := p.fetcher.Volume(ctx, voicetrends.VolumeRequest{Start: start, End: end, Period: t.period, Phone: t.phone})
-	if ctx.Err() != nil {
-		return // shutting down: an interrupted request says nothing about the API
+	if err != nil && ctx.Err() != nil {
+		return // stopping: an interrupted or refused request says nothing about the API
 	}
 	p.tried = true
 	if _, limited := voicetrends.IsRateLimited(err); limited {
