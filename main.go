@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +23,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/mdlayher/vsock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -262,27 +265,42 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 	}
 }
 
-// listen binds every --web.listen-address; with --web.systemd-socket it
-// returns no listeners and exporter-toolkit takes systemd's.
+// listen binds every --web.listen-address, vsock ones included, closing
+// what it opened when one fails; with --web.systemd-socket it returns no
+// listeners and exporter-toolkit takes systemd's.
 func listen(flags *web.FlagConfig) ([]net.Listener, error) {
 	if flags.WebSystemdSocket != nil && *flags.WebSystemdSocket {
 		return nil, nil
 	}
 	var listeners []net.Listener
 	for _, address := range *flags.WebListenAddresses {
-		if strings.HasPrefix(address, "vsock://") {
-			return nil, nil // exporter-toolkit's own listener knows vsock
-		}
-		l, err := net.Listen("tcp", address)
+		l, err := listenOne(address)
 		if err != nil {
 			for _, open := range listeners {
 				_ = open.Close()
 			}
-			return nil, err
+			return nil, fmt.Errorf("listening on %s: %w", address, err)
 		}
 		listeners = append(listeners, l)
 	}
 	return listeners, nil
+}
+
+// listenOne binds a TCP address or, as exporter-toolkit reads them, a
+// vsock://:port address.
+func listenOne(address string) (net.Listener, error) {
+	if !strings.HasPrefix(address, "vsock://") {
+		return net.Listen("tcp", address)
+	}
+	u, err := url.Parse(address)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.ParseUint(u.Port(), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("want vsock://:port: %w", err)
+	}
+	return vsock.Listen(uint32(port), nil)
 }
 
 func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemetryPath string, reloads chan chan error, stopping <-chan struct{}, logger log.Logger) *http.ServeMux {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -126,5 +127,61 @@ func TestNoRequestAfterSignal(t *testing.T) {
 	}
 	if strings.Contains(d.logs.String(), "refresh failed") {
 		t.Errorf("a refresh failed during shutdown:\n%s", d.logs.String())
+	}
+}
+
+// TestListenTCPAndVsock: a TCP and a vsock address together either both
+// serve, or the daemon refuses to start and leaves no listener behind; it
+// never binds the TCP address twice.
+func TestListenTCPAndVsock(t *testing.T) {
+	_, _, cfg := supportSetup(t)
+	for _, order := range [][2]bool{{true, false}, {false, true}} {
+		_, logs := captureOutput(t)
+		tcp := freeAddr(t)
+		_, port, _ := net.SplitHostPort(freeAddr(t))
+		vs := "--web.listen-address=vsock://:" + port
+		args := []string{"--config.file=" + cfg, "--web.listen-address=" + tcp}
+		if order[1] {
+			args = []string{"--config.file=" + cfg, vs, "--web.listen-address=" + tcp}
+		} else {
+			args = append(args, vs)
+		}
+		signals := make(chan os.Signal, 1)
+		done := make(chan int, 1)
+		go func() { done <- run(args, signals) }()
+		var code int
+		served := false
+		waitFor(t, "the daemon to serve on TCP or give up", func() bool {
+			select {
+			case code = <-done:
+				return true
+			default:
+			}
+			resp, err := http.Get("http://" + tcp + "/-/healthy")
+			if err != nil {
+				return false
+			}
+			_ = resp.Body.Close()
+			served = true
+			return true
+		})
+		if served {
+			signals <- syscall.SIGTERM
+			select {
+			case code = <-done:
+			case <-time.After(waitBound):
+				t.Fatalf("run did not return after SIGTERM")
+			}
+			if code != 0 {
+				t.Errorf("run returned %d after SIGTERM, want 0", code)
+			}
+		} else if code != 1 {
+			t.Errorf("run returned %d, want 1 (vsock unavailable) or to serve", code)
+		}
+		if strings.Contains(logs.String(), "address already in use") {
+			t.Errorf("the TCP address was bound twice:\n%s", logs.String())
+		}
+		assertNotListening(t, tcp)
+		t.Logf("vsock first %v: served %v, exit %d", order[1], served, code)
 	}
 }
