@@ -45,6 +45,11 @@ const (
 	shutdownTimeout = 8 * time.Second
 )
 
+// idleTimeout closes keep-alive connections idle this long: longer than the
+// usual scrape intervals, so that a scraper keeps its connection, but no
+// client can hold connections open for ever. A variable for the tests.
+var idleTimeout = 2 * time.Minute
+
 // stdout and stderr are where run writes; tests swap them to read what it says.
 var (
 	stdout io.Writer = os.Stdout
@@ -66,6 +71,7 @@ func run(args []string, signals chan os.Signal) int {
 	configCheck := serve.Flag("config.check", "Validate the configuration file, then exit 0 (valid) or 1.").Bool()
 	demo := serve.Flag("demo", "Serve synthetic data from an in-process API simulator; needs no account or config file.").Bool()
 	telemetryPath := serve.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	maxRequests := serve.Flag("web.max-requests", "Maximum number of parallel scrape requests; more get 503. Use 0 to disable.").Default("40").Int()
 	webFlags := kingpinflag.AddFlags(serve, defaultAddress)
 
 	backfill := app.Command("backfill", "Write the history of every target as OpenMetrics for promtool tsdb create-blocks-from openmetrics.")
@@ -89,6 +95,10 @@ func run(args []string, signals chan os.Signal) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v; try --help\n", exporterName, err)
+		return 2
+	}
+	if *maxRequests < 0 {
+		fmt.Fprintf(stderr, "%s: --web.max-requests=%d: use 0 (no limit) or more; try --help\n", exporterName, *maxRequests)
 		return 2
 	}
 	base := newLogger(*logLevel, *logFormat)
@@ -127,7 +137,7 @@ func run(args []string, signals chan os.Signal) int {
 		fmt.Fprintf(stdout, "%s: configuration is valid: %d account(s)\n", name, len(cfg.Accounts))
 		return 0
 	}
-	return serveMetrics(cfg, *configFile, *demo, *telemetryPath, webFlags, logger, slogger, signals)
+	return serveMetrics(cfg, *configFile, *demo, *telemetryPath, *maxRequests, webFlags, logger, slogger, signals)
 }
 
 // newLogger logs with go-kit/log as the design asks, filtered by level.
@@ -144,7 +154,7 @@ func newLogger(lvl, format string) log.Logger {
 // slogLevels maps --log.level for exporter-toolkit, which logs through slog.
 var slogLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
 
-func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPath string, webFlags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, signals chan os.Signal) int {
+func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPath string, maxRequests int, webFlags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, signals chan os.Signal) int {
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 	if err := web.Validate(*webFlags.WebConfigFile); err != nil {
 		level.Error(logger).Log("msg", "invalid --web.config.file; fix it and start again", "err", err)
@@ -194,8 +204,8 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 		<-reloaderDone
 		<-exporterDone
 	}()
-	mux := newMux(registry, exporter, telemetryPath, reloads, stopping, logger)
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux := newMux(registry, exporter, telemetryPath, maxRequests, reloads, stopping, logger)
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout}
 
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
@@ -303,13 +313,14 @@ func listenOne(address string) (net.Listener, error) {
 	return vsock.Listen(uint32(port), nil)
 }
 
-func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemetryPath string, reloads chan chan error, stopping <-chan struct{}, logger log.Logger) *http.ServeMux {
+func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemetryPath string, maxRequests int, reloads chan chan error, stopping <-chan struct{}, logger log.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(telemetryPath, promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 		ErrorLog:            promhttpLogger{logger},
 		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 10,
+		MaxRequestsInFlight: maxRequests,
 		Registry:            registry,
+		EnableOpenMetrics:   true, // when the scraper asks for it
 	}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy.") })
 	mux.Handle("/-/ready", exporter.ReadyHandler())
