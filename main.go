@@ -134,11 +134,13 @@ func run(args []string, signals chan os.Signal) int {
 		if *demo {
 			name = "demo"
 		}
-		fmt.Fprintf(stdout, "%s: configuration is valid: %d account(s)\n", name, len(cfg.Accounts))
-		return 0
+		return checkConfig(cfg, name, *webFlags.WebConfigFile, logger)
 	}
 	return serveMetrics(cfg, *configFile, *demo, *telemetryPath, *maxRequests, webFlags, logger, slogger, signals)
 }
+
+// validateWebConfig checks --web.config.file, where one is given.
+func validateWebConfig(path string) error { return web.Validate(path) }
 
 // newLogger logs with go-kit/log as the design asks, filtered by level.
 func newLogger(lvl, format string) log.Logger {
@@ -156,7 +158,7 @@ var slogLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.Le
 
 func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPath string, maxRequests int, webFlags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, signals chan os.Signal) int {
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
-	if err := web.Validate(*webFlags.WebConfigFile); err != nil {
+	if err := validateWebConfig(*webFlags.WebConfigFile); err != nil {
 		level.Error(logger).Log("msg", "invalid --web.config.file; fix it and start again", "err", err)
 		return 1
 	}

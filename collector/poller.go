@@ -27,17 +27,11 @@ type poller struct {
 	logger  log.Logger
 
 	targets  []target
-	interval time.Duration
+	plan     Plan
+	interval time.Duration // plan.Interval
 	up       bool
 	tried    bool // a refresh has finished, well or not
 	snapshot *atomic.Pointer[accountSnapshot]
-}
-
-// EffectiveInterval stretches refresh to fit targets into perWindow requests
-// per window: targets x (window / interval) <= perWindow.
-func EffectiveInterval(refresh, win time.Duration, targets, perWindow int) time.Duration {
-	fit := time.Duration(float64(win) * float64(targets) / float64(perWindow))
-	return max(refresh, fit.Round(time.Second))
 }
 
 // newPoller builds a poller for cfg, keeping the state of targets that
@@ -52,27 +46,21 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 		}
 	}
 	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried}
-	for _, phone := range cfg.Phones {
-		for _, period := range cfg.Periods {
-			k := targetKey{phone, period}
-			t, ok := old[k]
-			if !ok {
-				t = newTarget(cfg.Name, k)
-			}
-			p.targets = append(p.targets, t)
+	for _, k := range targetKeys(cfg) {
+		t, ok := old[k]
+		if !ok {
+			t = newTarget(cfg.Name, k)
 		}
+		p.targets = append(p.targets, t)
 	}
-	p.interval = EffectiveInterval(time.Duration(cfg.RefreshInterval), time.Duration(cfg.Window), len(p.targets), cfg.RequestsPerWindow)
+	p.plan = PlanFor(cfg)
+	p.interval = p.plan.Interval
 	p.publish()
 	return p
 }
 
-// maxAge is max_data_age, stretched to twice the effective interval when
-// the budget makes refreshes rarer than that: figures must not blink out
-// between two refreshes that come as often as the budget allows.
-func (p *poller) maxAge() time.Duration {
-	return max(time.Duration(p.cfg.MaxDataAge), 2*p.interval)
-}
+// maxAge is the plan's max_data_age, stretched with the interval.
+func (p *poller) maxAge() time.Duration { return p.plan.MaxDataAge }
 
 func (p *poller) publish() {
 	p.snapshot.Store(&accountSnapshot{
@@ -92,9 +80,8 @@ func (p *poller) publish() {
 func (p *poller) run(hard, stop context.Context) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
 		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
-	if p.interval > time.Duration(p.cfg.RefreshInterval) {
-		level.Warn(p.logger).Log("msg", "the budget stretches refresh_interval: targets x (window / refresh_interval) exceeds requests_per_window",
-			"refresh_interval", time.Duration(p.cfg.RefreshInterval), "effective", p.interval, "max_data_age", p.maxAge())
+	if p.plan.Stretched() {
+		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge())
 	}
 	ctx := withHard(stop, hard)
 	for stop.Err() == nil {
