@@ -346,22 +346,7 @@ func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemet
 		fmt.Fprintln(w, "Configuration reloaded.")
 	})
 	if telemetryPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "VoiceTrends Exporter",
-			Description: "Prometheus exporter for Plum Voice VoiceTrends call volume",
-			Version:     version.Info(),
-			Profiling:   "false", // no pprof handlers are served
-			Links: []web.LandingLinks{
-				{Address: telemetryPath, Text: "Metrics"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-			},
-		})
-		if err != nil {
-			level.Warn(logger).Log("msg", "serving no landing page", "err", err)
-		} else {
-			mux.Handle("/", landing)
-		}
+		mux.Handle("/", landingHandler(exporter, telemetryPath, time.Now, logger))
 	}
 	return mux
 }

@@ -31,7 +31,10 @@ type poller struct {
 	interval time.Duration // plan.Interval
 	up       bool
 	tried    bool // a refresh has finished, well or not
-	snapshot *atomic.Pointer[accountSnapshot]
+	// lastError is the latest refresh error, scrubbed, and when it came.
+	lastError   string
+	lastErrorAt time.Time
+	snapshot    *atomic.Pointer[accountSnapshot]
 }
 
 // newPoller builds a poller for cfg, keeping the state of targets that
@@ -39,13 +42,17 @@ type poller struct {
 func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.Budget, clock clock.Clock, logger log.Logger, snap *atomic.Pointer[accountSnapshot]) *poller {
 	old := map[targetKey]target{}
 	up, tried := false, false
+	var lastError string
+	var lastErrorAt time.Time
 	if prev := snap.Load(); prev != nil {
 		up, tried = prev.up, prev.tried
+		lastError, lastErrorAt = prev.lastError, prev.lastErrorAt
 		for _, t := range prev.targets {
 			old[t.targetKey] = t
 		}
 	}
-	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried}
+	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried,
+		lastError: lastError, lastErrorAt: lastErrorAt}
 	for _, k := range targetKeys(cfg) {
 		t, ok := old[k]
 		if !ok {
@@ -64,14 +71,16 @@ func (p *poller) maxAge() time.Duration { return p.plan.MaxDataAge }
 
 func (p *poller) publish() {
 	p.snapshot.Store(&accountSnapshot{
-		name:      p.cfg.Name,
-		location:  p.cfg.Location,
-		maxAge:    p.maxAge(),
-		perWindow: p.cfg.RequestsPerWindow,
-		interval:  p.interval,
-		up:        p.up,
-		tried:     p.tried,
-		targets:   append([]target(nil), p.targets...),
+		name:        p.cfg.Name,
+		location:    p.cfg.Location,
+		maxAge:      p.maxAge(),
+		perWindow:   p.cfg.RequestsPerWindow,
+		interval:    p.interval,
+		up:          p.up,
+		tried:       p.tried,
+		targets:     append([]target(nil), p.targets...),
+		lastError:   p.lastError,
+		lastErrorAt: p.lastErrorAt,
 	})
 }
 
@@ -132,6 +141,10 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 		return // stopping: an interrupted or refused request says nothing about the API
 	}
 	p.tried = true
+	if err != nil {
+		err = hint404(err)
+		p.lastError, p.lastErrorAt = scrub(err.Error(), p.cfg.Secret()), now
+	}
 	if _, limited := voicetrends.IsRateLimited(err); limited {
 		// Not served: the budget now waits for the reset, and the target stays first in line.
 		p.logState(t, err)
@@ -141,11 +154,11 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	t.attempted, t.lastAttempt = true, now
 	p.up = err == nil
 	if err != nil {
-		t.lastOK = false
+		t.lastOK, t.lastError = false, p.lastError
 		p.logState(t, err)
 		return
 	}
-	t.lastOK, t.lastSuccess = true, now
+	t.lastOK, t.lastSuccess, t.lastError = true, now, ""
 	cur, prev := window.Select(t.period, today, loc, resp.Buckets)
 	t.buckets = keep(cur, prev)
 	var weekStart *voicetrends.Date

@@ -29,7 +29,8 @@ type target struct {
 	lastAttempt  time.Time
 	lastOK       bool
 	lastSuccess  time.Time
-	lastErr      string
+	lastErr      string               // the error's class, for logging once per change
+	lastError    string               // the latest error in full, scrubbed of secrets
 	buckets      []voicetrends.Bucket // the latest good answer, never mutated
 	nextRollover time.Time            // due at once from then on
 }
@@ -69,6 +70,9 @@ type accountSnapshot struct {
 	up        bool
 	tried     bool
 	targets   []target
+
+	lastError   string // the account's latest refresh error, scrubbed
+	lastErrorAt time.Time
 }
 
 // gauge is a const gauge sample with label pairs made in advance. It is
