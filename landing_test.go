@@ -60,7 +60,9 @@ func find(n *html.Node, match func(*html.Node) bool) []*html.Node {
 	return out
 }
 
-func byID(id string) func(*html.Node) bool { return func(n *html.Node) bool { return attr(n, "id") == id } }
+func byID(id string) func(*html.Node) bool {
+	return func(n *html.Node) bool { return attr(n, "id") == id }
+}
 func byTag(tag string) func(*html.Node) bool {
 	return func(n *html.Node) bool { return n.Data == tag }
 }
