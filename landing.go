@@ -18,6 +18,10 @@ import (
 // The landing page says what is wrong, per account, without JavaScript:
 // it is rendered on each request from the exporter's snapshots.
 
+// maxFailingShown bounds the failing targets listed per account, so that a
+// large account with a bad day still gets a readable page.
+const maxFailingShown = 50
+
 // landingData is what the template renders.
 type landingData struct {
 	Version       string
@@ -36,6 +40,8 @@ var landingTemplate = template.Must(template.New("landing").Funcs(template.FuncM
 	"dur":   func(d time.Duration) string { return model.Duration(d).String() },
 	"utc":   func(t time.Time) string { return t.UTC().Format("15:04:05 UTC") },
 	"stamp": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"first": func(ts []collector.TargetStatus) []collector.TargetStatus { return ts[:min(len(ts), maxFailingShown)] },
+	"more":  func(ts []collector.TargetStatus) int { return max(0, len(ts)-maxFailingShown) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -55,7 +61,7 @@ th { background: #f4f4f4; }
 .starting { color: #8a6d00; font-weight: bold; }
 .error { font-family: ui-monospace, monospace; font-size: 0.9em; word-break: break-word; }
 .stretched { color: #8a6d00; }
-.none { color: #666; }
+.none, small, .more { color: #666; }
 </style>
 </head>
 <body>
@@ -73,7 +79,7 @@ th { background: #f4f4f4; }
 <tr id="account-{{.Name}}">
 <td class="name">{{.Name}}</td>
 {{- if .Up}}<td class="state up">up</td>{{else if .Tried}}<td class="state down">down</td>{{else}}<td class="state starting">starting</td>{{end}}
-<td class="budget">{{.Spent}} of {{.Budget}} (window ends {{utc .WindowEnd}})</td>
+<td class="budget">{{.Spent}} of {{.Budget}} <small>(window ends {{utc .WindowEnd}})</small></td>
 <td class="interval">every {{dur .Plan.Interval}}{{if .Plan.Stretched}} <span class="stretched">(stretched from {{dur .Plan.RefreshInterval}} by the budget)</span>{{end}}</td>
 <td class="failing">{{len .Failing}} of {{.Plan.Targets}}</td>
 <td class="last-error">{{if .LastError}}<span class="error">{{.LastError}}</span> ({{age $.Now .LastErrorAt}}){{else}}<span class="none">none</span>{{end}}</td>
@@ -86,7 +92,7 @@ th { background: #f4f4f4; }
 <table class="failing-targets" id="failing-{{.Name}}">
 <thead><tr><th>Phone</th><th>Period</th><th>Last error</th><th>Failed</th><th>Last success</th></tr></thead>
 <tbody>
-{{- range .Failing}}
+{{- range first .Failing}}
 <tr>
 <td class="phone">{{.Phone}}</td>
 <td class="period">{{.Period}}</td>
@@ -97,6 +103,9 @@ th { background: #f4f4f4; }
 {{- end}}
 </tbody>
 </table>
+{{- with more .Failing}}
+<p class="more">… and {{.}} more failing targets: see <code>voicetrends_last_refresh_success == 0</code> on the metrics.</p>
+{{- end}}
 {{- end}}{{end}}
 {{- end}}
 </body>

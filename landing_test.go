@@ -235,3 +235,27 @@ accounts:
 		t.Errorf("ops' row: %v, want down with the refused login", ops)
 	}
 }
+
+// A large account on a bad day lists the first failing targets and counts the rest.
+func TestLandingPageBoundsFailingTargets(t *testing.T) {
+	now := time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC)
+	st := collector.AccountStatus{Name: "big", Tried: true, Plan: collector.Plan{Targets: 3000}}
+	for i := range maxFailingShown + 10 {
+		st.Failing = append(st.Failing, collector.TargetStatus{Phone: fmt.Sprint(6175550000 + i), Period: "day", LastError: "HTTP 400", LastAttempt: now})
+	}
+	var buf bytes.Buffer
+	if err := renderLanding(&buf, landingData{TelemetryPath: "/metrics", Now: now, Accounts: []collector.AccountStatus{st}}); err != nil {
+		t.Fatal(err)
+	}
+	p := parsePage(t, buf.String())
+	if rows := p.failing("big"); len(rows) != maxFailingShown {
+		t.Errorf("the page lists %d failing targets, want %d", len(rows), maxFailingShown)
+	}
+	more := find(p.root, func(n *html.Node) bool { return hasClass(n, "more") })
+	if len(more) != 1 || !strings.Contains(text(more[0]), "… and 10 more failing targets") {
+		t.Errorf("the page does not count the targets it leaves out")
+	}
+	if got := p.accountRow(t, "big")["failing"]; got != "60 of 3000" {
+		t.Errorf("big's failing count: %q, want 60 of 3000", got)
+	}
+}
