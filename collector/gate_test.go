@@ -98,9 +98,9 @@ func TestGateTransport(t *testing.T) {
 
 func TestScrubAndHint(t *testing.T) {
 	for in, want := range map[string]string{
-		"login with hunter2-pw refused":                    "login with <secret> refused",
-		`Get "https://jdoe:hunter2-pw@example.com/api/"`:   `Get "https://jdoe:<secret>@example.com/api/"`,
-		`Get "https://jdoe:other@example.com/api/": EOF`:   `Get "https://jdoe:<secret>@example.com/api/": EOF`,
+		"login with hunter2-pw refused":                      "login with <secret> refused",
+		`Get "https://jdoe:hunter2-pw@example.com/api/"`:     `Get "https://jdoe:<secret>@example.com/api/"`,
+		`Get "https://jdoe:other@example.com/api/": EOF`:     `Get "https://jdoe:<secret>@example.com/api/": EOF`,
 		"proxy echoed Authorization: Basic amRvZTpodW50ZXI=": "proxy echoed Authorization: Basic <secret>",
 	} {
 		if got := scrub(in, "hunter2-pw"); got != want {
