@@ -30,7 +30,8 @@ type poller struct {
 	plan     Plan
 	interval time.Duration // plan.Interval
 	up       bool
-	tried    bool // a refresh has finished, well or not
+	tried    bool  // a refresh has finished, well or not
+	zoneErr  error // the latest answer's buckets were not midnights in the configured zone
 	// lastError is the latest refresh error, scrubbed, and when it came.
 	lastError   string
 	lastErrorAt time.Time
@@ -44,15 +45,19 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 	up, tried := false, false
 	var lastError string
 	var lastErrorAt time.Time
+	var zoneErr error
 	if prev := snap.Load(); prev != nil {
 		up, tried = prev.up, prev.tried
 		lastError, lastErrorAt = prev.lastError, prev.lastErrorAt
+		if prev.location.String() == cfg.Location.String() {
+			zoneErr = prev.zoneErr // a new timezone must show itself right first
+		}
 		for _, t := range prev.targets {
 			old[t.targetKey] = t
 		}
 	}
 	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried,
-		lastError: lastError, lastErrorAt: lastErrorAt}
+		lastError: lastError, lastErrorAt: lastErrorAt, zoneErr: zoneErr}
 	for _, k := range targetKeys(cfg) {
 		t, ok := old[k]
 		if !ok {
@@ -78,6 +83,7 @@ func (p *poller) publish() {
 		interval:    p.interval,
 		up:          p.up,
 		tried:       p.tried,
+		zoneErr:     p.zoneErr,
 		targets:     append([]target(nil), p.targets...),
 		lastError:   p.lastError,
 		lastErrorAt: p.lastErrorAt,
@@ -158,6 +164,18 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 		p.logState(t, err)
 		return
 	}
+	if err := window.CheckMidnights(resp.Buckets, loc); err != nil {
+		// A wrong timezone files every bucket under another day: serve
+		// nothing rather than wrong figures, and say so once per account.
+		t.lastOK, t.buckets, t.lastErr = false, nil, "timezone"
+		t.lastError = scrub(err.Error(), p.cfg.Secret())
+		p.lastError, p.lastErrorAt = t.lastError, now
+		p.setZoneErr(err)
+		return
+	}
+	if len(resp.Buckets) > 0 { // an empty answer says nothing of the zone
+		p.setZoneErr(nil)
+	}
 	t.lastOK, t.lastSuccess, t.lastError = true, now, ""
 	cur, prev := window.Select(t.period, today, loc, resp.Buckets)
 	t.buckets = keep(cur, prev)
@@ -168,6 +186,18 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	}
 	t.nextRollover = window.NextRollover(t.period, now, loc, weekStart)
 	p.logState(t, nil)
+}
+
+// setZoneErr records whether the API's buckets fit the configured timezone,
+// logging each change once for the whole account.
+func (p *poller) setZoneErr(err error) {
+	switch {
+	case err != nil && p.zoneErr == nil:
+		level.Error(p.logger).Log("msg", "wrong timezone: withholding the account's figures", "timezone", p.cfg.Location, "err", err)
+	case err == nil && p.zoneErr != nil:
+		level.Info(p.logger).Log("msg", "the API's buckets start at midnight in the configured timezone again", "timezone", p.cfg.Location)
+	}
+	p.zoneErr = err
 }
 
 // keep copies the two buckets a scrape may serve, so that a large answer is not held.

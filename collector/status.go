@@ -94,3 +94,6 @@ func scrub(s string, secrets ...string) string {
 	s = userinfo.ReplaceAllString(s, "$1:<secret>@")
 	return authValue.ReplaceAllString(s, "$1 <secret>")
 }
+
+// Now is the exporter's time, the one its snapshots' instants are on.
+func (e *Exporter) Now() time.Time { return e.now() }

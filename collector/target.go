@@ -69,6 +69,7 @@ type accountSnapshot struct {
 	interval  time.Duration
 	up        bool
 	tried     bool
+	zoneErr   error // the API's buckets are not midnights in location; nil when they are
 	targets   []target
 
 	lastError   string // the account's latest refresh error, scrubbed
