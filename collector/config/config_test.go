@@ -189,3 +189,19 @@ voicetrends_config_last_reload_successful 0
 		t.Error(err)
 	}
 }
+
+// The unknown-key check knows every key of prometheus/common's http_client,
+// inline and nested ones included.
+func TestHTTPClientKeysAccepted(t *testing.T) {
+	for _, block := range []string{
+		"  basic_auth: {username: u, password: p}\n  tls_config: {insecure_skip_verify: true, server_name: x, min_version: TLS12}\n  follow_redirects: false\n  enable_http2: false\n",
+		"  authorization: {type: Bearer, credentials: c}\n  proxy_url: http://proxy:3128\n  no_proxy: localhost\n  proxy_connect_header: {X-A: [b]}\n",
+		"  oauth2: {client_id: i, client_secret: s, token_url: http://t/, scopes: [a], endpoint_params: {k: v}, tls_config: {insecure_skip_verify: true}}\n",
+		"  http_headers: {X-Tenant: {values: [a]}, X-Other: {secrets: [b]}}\n  proxy_from_environment: true\n",
+	} {
+		doc := "http_client:\n" + block + "accounts:\n  - name: a\n    tool: dev\n    login: x\n    password: p\n"
+		if _, err := Parse([]byte(doc), "."); err != nil && strings.Contains(err.Error(), "unknown key") {
+			t.Errorf("refused a known key: %v\n%s", err, doc)
+		}
+	}
+}
