@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/voicetrends/voicetrends_exporter/collector"
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
@@ -15,7 +16,7 @@ import (
 // configuration, every account's HTTP client, TLS files included) but
 // starts no poller and binds nothing, then prints each account's plan.
 func checkConfig(cfg *config.Config, name, webConfigFile string, logger log.Logger) int {
-	if err := validateWebConfig(webConfigFile); err != nil {
+	if err := web.Validate(webConfigFile); err != nil {
 		level.Error(logger).Log("msg", "invalid --web.config.file; fix it and start again", "err", err)
 		return 1
 	}

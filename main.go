@@ -153,9 +153,6 @@ func run(args []string, signals chan os.Signal) int {
 	return serveMetrics(cfg, *configFile, *demo, clk, *telemetryPath, *maxRequests, webFlags, logger, slogger, signals)
 }
 
-// validateWebConfig checks --web.config.file, where one is given.
-func validateWebConfig(path string) error { return web.Validate(path) }
-
 // newLogger logs with go-kit/log as the design asks, filtered by level.
 func newLogger(lvl, format string) log.Logger {
 	var logger log.Logger
@@ -172,7 +169,7 @@ var slogLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.Le
 
 func serveMetrics(cfg *config.Config, configFile string, demo bool, clk clock.Clock, telemetryPath string, maxRequests int, webFlags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, signals chan os.Signal) int {
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
-	if err := validateWebConfig(*webFlags.WebConfigFile); err != nil {
+	if err := web.Validate(*webFlags.WebConfigFile); err != nil {
 		level.Error(logger).Log("msg", "invalid --web.config.file; fix it and start again", "err", err)
 		return 1
 	}
