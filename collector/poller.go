@@ -27,17 +27,15 @@ type poller struct {
 	logger  log.Logger
 
 	targets  []target
-	interval time.Duration
+	plan     Plan
+	interval time.Duration // plan.Interval
 	up       bool
-	tried    bool // a refresh has finished, well or not
-	snapshot *atomic.Pointer[accountSnapshot]
-}
-
-// EffectiveInterval stretches refresh to fit targets into perWindow requests
-// per window: targets x (window / interval) <= perWindow.
-func EffectiveInterval(refresh, win time.Duration, targets, perWindow int) time.Duration {
-	fit := time.Duration(float64(win) * float64(targets) / float64(perWindow))
-	return max(refresh, fit.Round(time.Second))
+	tried    bool  // a refresh has finished, well or not
+	zoneErr  error // the latest answer's buckets were not midnights in the configured zone
+	// lastError is the latest refresh error, scrubbed, and when it came.
+	lastError   string
+	lastErrorAt time.Time
+	snapshot    *atomic.Pointer[accountSnapshot]
 }
 
 // newPoller builds a poller for cfg, keeping the state of targets that
@@ -45,68 +43,65 @@ func EffectiveInterval(refresh, win time.Duration, targets, perWindow int) time.
 func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.Budget, clock clock.Clock, logger log.Logger, snap *atomic.Pointer[accountSnapshot]) *poller {
 	old := map[targetKey]target{}
 	up, tried := false, false
+	var lastError string
+	var lastErrorAt time.Time
+	var zoneErr error
 	if prev := snap.Load(); prev != nil {
 		up, tried = prev.up, prev.tried
+		lastError, lastErrorAt = prev.lastError, prev.lastErrorAt
+		if prev.location.String() == cfg.Location.String() {
+			zoneErr = prev.zoneErr // a new timezone must show itself right first
+		}
 		for _, t := range prev.targets {
 			old[t.targetKey] = t
 		}
 	}
-	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried}
-	for _, phone := range cfg.Phones {
-		for _, period := range cfg.Periods {
-			k := targetKey{phone, period}
-			t, ok := old[k]
-			if !ok {
-				t = newTarget(cfg.Name, k)
-			}
-			p.targets = append(p.targets, t)
+	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried,
+		lastError: lastError, lastErrorAt: lastErrorAt, zoneErr: zoneErr}
+	for _, k := range targetKeys(cfg) {
+		t, ok := old[k]
+		if !ok {
+			t = newTarget(cfg.Name, k)
 		}
+		p.targets = append(p.targets, t)
 	}
-	p.interval = EffectiveInterval(time.Duration(cfg.RefreshInterval), time.Duration(cfg.Window), len(p.targets), cfg.RequestsPerWindow)
+	p.plan = PlanFor(cfg)
+	p.interval = p.plan.Interval
 	p.publish()
 	return p
 }
 
-// maxAge is max_data_age, stretched to twice the effective interval when
-// the budget makes refreshes rarer than that: figures must not blink out
-// between two refreshes that come as often as the budget allows.
-func (p *poller) maxAge() time.Duration {
-	return max(time.Duration(p.cfg.MaxDataAge), 2*p.interval)
-}
+// maxAge is the plan's max_data_age, stretched with the interval.
+func (p *poller) maxAge() time.Duration { return p.plan.MaxDataAge }
 
 func (p *poller) publish() {
 	p.snapshot.Store(&accountSnapshot{
-		name:      p.cfg.Name,
-		location:  p.cfg.Location,
-		maxAge:    p.maxAge(),
-		perWindow: p.cfg.RequestsPerWindow,
-		interval:  p.interval,
-		up:        p.up,
-		tried:     p.tried,
-		targets:   append([]target(nil), p.targets...),
+		name:        p.cfg.Name,
+		location:    p.cfg.Location,
+		maxAge:      p.maxAge(),
+		perWindow:   p.cfg.RequestsPerWindow,
+		interval:    p.interval,
+		up:          p.up,
+		tried:       p.tried,
+		zoneErr:     p.zoneErr,
+		targets:     append([]target(nil), p.targets...),
+		lastError:   p.lastError,
+		lastErrorAt: p.lastErrorAt,
 	})
 }
 
-// run refreshes until stop closes; requests in flight end with ctx.
-func (p *poller) run(ctx context.Context, stop <-chan struct{}) {
+// run refreshes until stop ends; requests under way then may finish until
+// hard ends (see gateTransport).
+func (p *poller) run(hard, stop context.Context) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
 		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
-	if p.interval > time.Duration(p.cfg.RefreshInterval) {
-		level.Warn(p.logger).Log("msg", "the budget stretches refresh_interval: targets x (window / refresh_interval) exceeds requests_per_window",
-			"refresh_interval", time.Duration(p.cfg.RefreshInterval), "effective", p.interval, "max_data_age", p.maxAge())
+	if p.plan.Stretched() {
+		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge())
 	}
-	sleepCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-sleepCtx.Done():
-		}
-	}()
-	for sleepCtx.Err() == nil {
+	ctx := withHard(stop, hard)
+	for stop.Err() == nil {
 		if wait := p.step(ctx); wait > 0 {
-			_ = p.clock.Sleep(sleepCtx, wait)
+			_ = p.clock.Sleep(stop, wait)
 		}
 	}
 }
@@ -148,10 +143,14 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	today := voicetrends.DateIn(now, loc)
 	start, end := window.Request(t.period, today)
 	resp, err := p.fetcher.Volume(ctx, voicetrends.VolumeRequest{Start: start, End: end, Period: t.period, Phone: t.phone})
-	if ctx.Err() != nil {
-		return // shutting down: an interrupted request says nothing about the API
+	if err != nil && ctx.Err() != nil {
+		return // stopping: an interrupted or refused request says nothing about the API
 	}
 	p.tried = true
+	if err != nil {
+		err = hint404(err)
+		p.lastError, p.lastErrorAt = scrub(err.Error(), p.cfg.Secret()), now
+	}
 	if _, limited := voicetrends.IsRateLimited(err); limited {
 		// Not served: the budget now waits for the reset, and the target stays first in line.
 		p.logState(t, err)
@@ -161,11 +160,23 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	t.attempted, t.lastAttempt = true, now
 	p.up = err == nil
 	if err != nil {
-		t.lastOK = false
+		t.lastOK, t.lastError = false, p.lastError
 		p.logState(t, err)
 		return
 	}
-	t.lastOK, t.lastSuccess = true, now
+	if err := window.CheckMidnights(resp.Buckets, loc); err != nil {
+		// A wrong timezone files every bucket under another day: serve
+		// nothing rather than wrong figures, and say so once per account.
+		t.lastOK, t.buckets, t.lastErr = false, nil, "timezone"
+		t.lastError = scrub(err.Error(), p.cfg.Secret())
+		p.lastError, p.lastErrorAt = t.lastError, now
+		p.setZoneErr(err)
+		return
+	}
+	if len(resp.Buckets) > 0 { // an empty answer says nothing of the zone
+		p.setZoneErr(nil)
+	}
+	t.lastOK, t.lastSuccess, t.lastError = true, now, ""
 	cur, prev := window.Select(t.period, today, loc, resp.Buckets)
 	t.buckets = keep(cur, prev)
 	var weekStart *voicetrends.Date
@@ -175,6 +186,18 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	}
 	t.nextRollover = window.NextRollover(t.period, now, loc, weekStart)
 	p.logState(t, nil)
+}
+
+// setZoneErr records whether the API's buckets fit the configured timezone,
+// logging each change once for the whole account.
+func (p *poller) setZoneErr(err error) {
+	switch {
+	case err != nil && p.zoneErr == nil:
+		level.Error(p.logger).Log("msg", "wrong timezone: withholding the account's figures", "timezone", p.cfg.Location, "err", err)
+	case err == nil && p.zoneErr != nil:
+		level.Info(p.logger).Log("msg", "the API's buckets start at midnight in the configured timezone again", "timezone", p.cfg.Location)
+	}
+	p.zoneErr = err
 }
 
 // keep copies the two buckets a scrape may serve, so that a large answer is not held.

@@ -29,7 +29,8 @@ type target struct {
 	lastAttempt  time.Time
 	lastOK       bool
 	lastSuccess  time.Time
-	lastErr      string
+	lastErr      string               // the error's class, for logging once per change
+	lastError    string               // the latest error in full, scrubbed of secrets
 	buckets      []voicetrends.Bucket // the latest good answer, never mutated
 	nextRollover time.Time            // due at once from then on
 }
@@ -68,7 +69,11 @@ type accountSnapshot struct {
 	interval  time.Duration
 	up        bool
 	tried     bool
+	zoneErr   error // the API's buckets are not midnights in location; nil when they are
 	targets   []target
+
+	lastError   string // the account's latest refresh error, scrubbed
+	lastErrorAt time.Time
 }
 
 // gauge is a const gauge sample with label pairs made in advance. It is
