@@ -26,7 +26,7 @@ const (
 
 // importHistory writes eight days of synthetic history of the demo account's
 // running counts (calls and transfers of the current window, every phone and
-// period), with the labels Prometheus gives the live scrape of exporter, as TSDB
+// period) and last success timestamps, with the labels Prometheus gives the live scrape of exporter, as TSDB
 // blocks with `promtool tsdb create-blocks-from openmetrics`, and returns the
 // directory to start Prometheus on. A fresh Prometheus has no week-old data, so
 // without it every query with `offset 1w` (and the rules comparing with the same
@@ -69,6 +69,18 @@ func importHistory(t *testing.T, exporter string, now time.Time) string {
 					minutes := float64(ts.Sub(ts.Truncate(24*time.Hour)) / time.Minute)
 					fmt.Fprintf(w, "%s{%s} %g %d\n", m.name, labels, float64(int(minutes*m.share)), ts.Unix())
 				}
+			}
+		}
+	}
+	// The targets' last successes, one per refresh: the rules judge a number only
+	// where this moved in the last 15 minutes, which the live exporter's (pinned,
+	// demo) clock alone would not show until its second refresh.
+	fmt.Fprintf(w, "# HELP voicetrends_last_success_timestamp_seconds Last successful refresh.\n# TYPE voicetrends_last_success_timestamp_seconds gauge\n")
+	for _, phone := range phones {
+		for _, period := range []string{"day", "week", "month"} {
+			labels := fmt.Sprintf(`account=%q,instance=%q,job="voicetrends",period=%q,phone=%q`, e2eAccount, exporter, period, phone)
+			for ts := start; !ts.After(end); ts = ts.Add(historyStep) {
+				fmt.Fprintf(w, "voicetrends_last_success_timestamp_seconds{%s} %d %d\n", labels, ts.Unix(), ts.Unix())
 			}
 		}
 	}
