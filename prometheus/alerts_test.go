@@ -18,6 +18,8 @@ import (
 	"time"
 	_ "time/tzdata" // the synthetic traffic's DST changes need America/New_York everywhere
 
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
@@ -468,4 +470,76 @@ func TestSyntheticTraffic(t *testing.T) {
 	}
 	t.Logf("%d checks of 15 minutes over 14 days without an alert; stop: %v calls in the hour against a usual %v (z %.1f); transfer: lower bound %.3f",
 		checks, x, usual, z, lower)
+}
+
+// TestAllHoldBackRepeatsThresholds keeps the two halves of the traffic alerts in
+// step: ALL is held back while a number meets the alert's condition, and that
+// condition is written twice, so a threshold changed in one half only would
+// silently change when ALL alerts.
+func TestAllHoldBackRepeatsThresholds(t *testing.T) {
+	raw, err := os.ReadFile("rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rf struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+				Expr  string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(raw, &rf); err != nil {
+		t.Fatal(err)
+	}
+	exprs := map[string]string{}
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			exprs[r.Alert] = r.Expr
+		}
+	}
+	for _, name := range []string{"VoiceTrendsCallsBelowUsual", "VoiceTrendsTransferRateHigh"} {
+		t.Run(name, func(t *testing.T) {
+			e, err := parser.NewParser(parser.Options{}).ParseExpr(exprs[name])
+			if err != nil {
+				t.Fatalf("%q: %v", exprs[name], err)
+			}
+			// (condition) unless on (...) (ALL selector and on (...) (condition for numbers))
+			top, ok := e.(*parser.BinaryExpr)
+			if !ok || top.Op != parser.LUNLESS {
+				t.Fatalf("%s: want `(condition) unless on (...) (...)`, got %s", name, e)
+			}
+			hold, ok := unparen(top.RHS).(*parser.BinaryExpr)
+			if !ok || hold.Op != parser.LAND {
+				t.Fatalf("%s: the unless part is not `ALL and on (...) (condition)`: %s", name, top.RHS)
+			}
+			own, numbers := unparen(top.LHS), unparen(hold.RHS)
+			// The numbers' half selects phone!="ALL"; otherwise the two must be equal.
+			parser.Inspect(numbers, func(n parser.Node, _ []parser.Node) error {
+				if vs, ok := n.(*parser.VectorSelector); ok {
+					var keep []*labels.Matcher
+					for _, m := range vs.LabelMatchers {
+						if m.Name != "phone" {
+							keep = append(keep, m)
+						}
+					}
+					vs.LabelMatchers = keep
+				}
+				return nil
+			})
+			if own.String() != numbers.String() {
+				t.Errorf("%s: the numbers' condition in the unless part differs from the alert's own:\n own:     %s\n numbers: %s", name, own, numbers)
+			}
+		})
+	}
+}
+
+func unparen(e parser.Expr) parser.Expr {
+	for {
+		p, ok := e.(*parser.ParenExpr)
+		if !ok {
+			return e
+		}
+		e = p.Expr
+	}
 }
