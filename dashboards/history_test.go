@@ -25,8 +25,8 @@ const (
 )
 
 // importHistory writes eight days of synthetic history of the demo account's
-// running counts (calls and transfers of the current window, every phone and
-// period) and last success timestamps, with the labels Prometheus gives the live scrape of exporter, as TSDB
+// running counts (calls, transfers and their seconds in the current window, every
+// phone and period) and last success timestamps, with the labels Prometheus gives the live scrape of exporter, as TSDB
 // blocks with `promtool tsdb create-blocks-from openmetrics`, and returns the
 // directory to start Prometheus on. A fresh Prometheus has no week-old data, so
 // without it every query with `offset 1w` (and the rules comparing with the same
@@ -52,12 +52,14 @@ func importHistory(t *testing.T, exporter string, now time.Time) string {
 	end := now.Add(-historyGap).Truncate(historyStep)
 	start := end.Add(-historyLength)
 	for _, m := range []struct {
-		name  string
-		help  string
-		share float64
+		name      string
+		help      string
+		perMinute float64 // growth per minute since midnight UTC
 	}{
-		{name: "voicetrends_calls", help: "Calls.", share: 1},
-		{name: "voicetrends_transfers", help: "Transferred calls.", share: 0.15},
+		{name: "voicetrends_calls", help: "Calls.", perMinute: 1},
+		{name: "voicetrends_transfers", help: "Transferred calls.", perMinute: 0.15},
+		{name: "voicetrends_call_seconds", help: "Call time in seconds.", perMinute: 180},
+		{name: "voicetrends_transfer_seconds", help: "Transfer time in seconds.", perMinute: 36},
 	} {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", m.name, m.help, m.name)
 		for _, phone := range phones {
@@ -65,9 +67,10 @@ func importHistory(t *testing.T, exporter string, now time.Time) string {
 				labels := fmt.Sprintf(`account=%q,instance=%q,job="voicetrends",period=%q,phone=%q,window="current"`,
 					e2eAccount, exporter, period, phone)
 				for ts := start; !ts.After(end); ts = ts.Add(historyStep) {
-					// A running count restarting at midnight: one call a minute.
+					// A running count restarting at midnight: one call a minute, 3 minutes
+					// each, 15% transferred.
 					minutes := float64(ts.Sub(ts.Truncate(24*time.Hour)) / time.Minute)
-					fmt.Fprintf(w, "%s{%s} %g %d\n", m.name, labels, float64(int(minutes*m.share)), ts.Unix())
+					fmt.Fprintf(w, "%s{%s} %g %d\n", m.name, labels, float64(int(minutes*m.perMinute)), ts.Unix())
 				}
 			}
 		}
