@@ -31,38 +31,44 @@ type poller struct {
 	up       bool
 	tried    bool // a refresh has finished, well or not
 	snapshot *atomic.Pointer[accountSnapshot]
-}
 
-// EffectiveInterval stretches refresh to fit targets into perWindow requests
-// per window: targets x (window / interval) <= perWindow.
-func EffectiveInterval(refresh, win time.Duration, targets, perWindow int) time.Duration {
-	fit := time.Duration(float64(win) * float64(targets) / float64(perWindow))
-	return max(refresh, fit.Round(time.Second))
+	// weekStart is the week's first day for derive_periods: configured,
+	// learned from the API, or nil while unknown.
+	weekStart *time.Weekday
+	// weekNext is when the week's first day is next asked for.
+	weekNext time.Time
 }
 
 // newPoller builds a poller for cfg, keeping the state of targets that
 // carry over from a previous poller of the account.
 func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.Budget, clock clock.Clock, logger log.Logger, snap *atomic.Pointer[accountSnapshot]) *poller {
 	old := map[targetKey]target{}
-	up, tried := false, false
+	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap}
 	if prev := snap.Load(); prev != nil {
-		up, tried = prev.up, prev.tried
+		p.up, p.tried = prev.up, prev.tried
+		p.weekStart, p.weekNext = prev.weekStart, prev.weekNext
 		for _, t := range prev.targets {
 			old[t.targetKey] = t
 		}
 	}
-	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried}
-	for _, phone := range cfg.Phones {
-		for _, period := range cfg.Periods {
-			k := targetKey{phone, period}
-			t, ok := old[k]
-			if !ok {
-				t = newTarget(cfg.Name, k)
-			}
-			p.targets = append(p.targets, t)
-		}
+	if cfg.WeekStartDay != nil {
+		p.weekStart = cfg.WeekStartDay
 	}
-	p.interval = EffectiveInterval(time.Duration(cfg.RefreshInterval), time.Duration(cfg.Window), len(p.targets), cfg.RequestsPerWindow)
+	today := voicetrends.DateIn(clock.Now(), cfg.Location)
+	for _, k := range targetKeys(cfg) {
+		t := newTarget(k, cfg.Periods)
+		if o, ok := old[k]; ok {
+			periods := t.periods
+			t = o
+			if k.period == "" {
+				// The periods may have changed: serve the new ones from the days kept.
+				t.periods = periods
+				p.derive(&t, today)
+			}
+		}
+		p.targets = append(p.targets, t)
+	}
+	p.interval = AccountInterval(cfg)
 	p.publish()
 	return p
 }
@@ -84,6 +90,8 @@ func (p *poller) publish() {
 		up:        p.up,
 		tried:     p.tried,
 		targets:   append([]target(nil), p.targets...),
+		weekStart: p.weekStart,
+		weekNext:  p.weekNext,
 	})
 }
 
@@ -92,8 +100,12 @@ func (p *poller) run(ctx context.Context, stop <-chan struct{}) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
 		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
 	if p.interval > time.Duration(p.cfg.RefreshInterval) {
-		level.Warn(p.logger).Log("msg", "the budget stretches refresh_interval: targets x (window / refresh_interval) exceeds requests_per_window",
-			"refresh_interval", time.Duration(p.cfg.RefreshInterval), "effective", p.interval, "max_data_age", p.maxAge())
+		kv := []any{"msg", "the budget stretches refresh_interval: targets x (window / refresh_interval) exceeds requests_per_window",
+			"refresh_interval", time.Duration(p.cfg.RefreshInterval), "effective", p.interval, "max_data_age", p.maxAge()}
+		if !p.cfg.DerivePeriods && len(p.cfg.Periods) > 1 {
+			kv = append(kv, "hint", fmt.Sprintf("derive_periods: true would make one request per number serve all %d periods, refreshing up to %d times as often", len(p.cfg.Periods), len(p.cfg.Periods)))
+		}
+		level.Warn(p.logger).Log(kv...)
 	}
 	sleepCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -115,6 +127,15 @@ func (p *poller) run(ctx context.Context, stop <-chan struct{}) {
 // how long to wait before the next step otherwise.
 func (p *poller) step(ctx context.Context) time.Duration {
 	now := p.clock.Now()
+	if learnsWeekStart(p.cfg) && !now.Before(p.weekNext) {
+		// First: the week figures of every derived target wait for it.
+		if d, _ := p.budget.Delay(); d > 0 {
+			return d
+		}
+		p.learnWeekStart(ctx)
+		p.publish()
+		return 0
+	}
 	next := -1
 	var earliest time.Time
 	for i := range p.targets {
@@ -146,12 +167,20 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	loc := p.cfg.Location
 	now := p.clock.Now()
 	today := voicetrends.DateIn(now, loc)
-	start, end := window.Request(t.period, today)
-	resp, err := p.fetcher.Volume(ctx, voicetrends.VolumeRequest{Start: start, End: end, Period: t.period, Phone: t.phone})
+	var req voicetrends.VolumeRequest
+	if t.period == "" {
+		req.Start, req.End = window.DeriveRequest(p.cfg.Periods, today, p.weekStart)
+		req.Period, req.Phone = voicetrends.PeriodDay, t.phone
+	} else {
+		req.Start, req.End = window.Request(t.period, today)
+		req.Period, req.Phone = t.period, t.phone
+	}
+	resp, err := p.fetcher.Volume(ctx, req)
 	if ctx.Err() != nil {
 		return // shutting down: an interrupted request says nothing about the API
 	}
 	p.tried = true
+	t.cache = new(scrapeCache) // the target changes below
 	if _, limited := voicetrends.IsRateLimited(err); limited {
 		// Not served: the budget now waits for the reset, and the target stays first in line.
 		p.logState(t, err)
@@ -166,8 +195,15 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 		return
 	}
 	t.lastOK, t.lastSuccess = true, now
+	if t.period == "" {
+		t.days = append([]voicetrends.Bucket(nil), resp.Buckets...)
+		p.derive(t, today)
+		t.nextRollover = window.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
+		p.logState(t, nil)
+		return
+	}
 	cur, prev := window.Select(t.period, today, loc, resp.Buckets)
-	t.buckets = keep(cur, prev)
+	t.buckets = [][]voicetrends.Bucket{keep(cur, prev)}
 	var weekStart *voicetrends.Date
 	if cur != nil {
 		d := voicetrends.DateIn(cur.Start, loc)
@@ -175,6 +211,61 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	}
 	t.nextRollover = window.NextRollover(t.period, now, loc, weekStart)
 	p.logState(t, nil)
+}
+
+// derive makes a derived target's buckets, one list per view, from its days
+// as seen on today. The slices are new: snapshots share the old ones.
+func (p *poller) derive(t *target, today voicetrends.Date) {
+	if t.lastSuccess.IsZero() {
+		return
+	}
+	out := make([][]voicetrends.Bucket, len(t.periods))
+	for i, period := range t.periods {
+		out[i] = window.Derive(period, today, p.cfg.Location, p.weekStart, t.days)
+	}
+	t.buckets, t.cache = out, new(scrapeCache)
+}
+
+// learnWeekStart asks the API which day its weeks start on: one week
+// request over the last seven days, once a local day, since Plum does not
+// document it. A new answer re-derives every target from the days it holds.
+func (p *poller) learnWeekStart(ctx context.Context) {
+	loc := p.cfg.Location
+	now := p.clock.Now()
+	today := voicetrends.DateIn(now, loc)
+	start, end := window.WeekStartRequest(today)
+	phone := p.cfg.Phones[0]
+	resp, err := p.fetcher.Volume(ctx, voicetrends.VolumeRequest{Start: start, End: end, Period: voicetrends.PeriodWeek, Phone: phone})
+	if ctx.Err() != nil {
+		return
+	}
+	if _, limited := voicetrends.IsRateLimited(err); limited {
+		return // the budget now waits for the reset
+	}
+	var wd time.Weekday
+	ok := false
+	if err == nil {
+		wd, ok = window.WeekStartOf(resp.Buckets, loc)
+	}
+	if !ok {
+		// Retry after an interval; the other periods are served meanwhile.
+		p.weekNext = now.Add(p.interval)
+		level.Warn(p.logger).Log("msg", "could not learn the first day of the week; week figures wait for it (set week_start to skip this request)", "phone", phone, "err", err)
+		return
+	}
+	p.weekNext = voicetrends.PeriodDay.Next(today).Midnight(loc)
+	if p.weekStart != nil && *p.weekStart == wd {
+		return
+	}
+	level.Info(p.logger).Log("msg", "learned the first day of the week from the API", "week_start", wd)
+	p.weekStart = &wd
+	for i := range p.targets {
+		t := &p.targets[i]
+		if t.period == "" {
+			p.derive(t, today)
+			t.nextRollover = window.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
+		}
+	}
 }
 
 // keep copies the two buckets a scrape may serve, so that a large answer is not held.
@@ -200,9 +291,9 @@ func (p *poller) logState(t *target, err error) {
 	was := t.lastErr
 	t.lastErr = msg
 	if err != nil {
-		level.Warn(p.logger).Log("msg", "refresh failed; keeping the last figures until max_data_age", "phone", t.phone, "period", t.period, "err", err)
+		level.Warn(p.logger).Log("msg", "refresh failed; keeping the last figures until max_data_age", "phone", t.phone, "period", t.periodLabel(), "err", err)
 	} else if was != "" {
-		level.Info(p.logger).Log("msg", "refresh recovered", "phone", t.phone, "period", t.period)
+		level.Info(p.logger).Log("msg", "refresh recovered", "phone", t.phone, "period", t.periodLabel())
 	}
 }
 

@@ -56,6 +56,15 @@ type Account struct {
 	Window            model.Duration       `yaml:"window,omitempty"`
 	RefreshInterval   model.Duration       `yaml:"refresh_interval,omitempty"`
 	MaxDataAge        model.Duration       `yaml:"max_data_age,omitempty"`
+	// DerivePeriods makes a target (account, phone): one day request serves
+	// every period, the week and month summed from daily buckets.
+	DerivePeriods bool `yaml:"derive_periods,omitempty"`
+	// WeekStart names the first day of VoiceTrends' weeks (e.g. sunday), so
+	// that derive_periods need not learn it from the API.
+	WeekStart string `yaml:"week_start,omitempty"`
+
+	// WeekStartDay is WeekStart parsed; nil when it is to be learned. Set by Load.
+	WeekStartDay *time.Weekday `yaml:"-"`
 
 	// Location is Timezone loaded; set by Load.
 	Location *time.Location `yaml:"-"`
@@ -313,7 +322,28 @@ func (a *Account) validate(dir string) *fieldError {
 	if a.MaxDataAge < a.RefreshInterval {
 		return fieldErr("max_data_age", "%s is shorter than refresh_interval %s: figures would vanish between two refreshes", a.MaxDataAge, a.RefreshInterval)
 	}
+	a.WeekStartDay = nil
+	if a.WeekStart != "" {
+		if !a.DerivePeriods {
+			return fieldErr("week_start", "is only used with derive_periods: true: set derive_periods or remove week_start")
+		}
+		wd, ok := parseWeekday(a.WeekStart)
+		if !ok {
+			return fieldErr("week_start", "unknown day %q: use a weekday name such as sunday or monday", a.WeekStart)
+		}
+		a.WeekStartDay = &wd
+	}
 	return nil
+}
+
+// parseWeekday reads a weekday name in any case.
+func parseWeekday(s string) (time.Weekday, bool) {
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if strings.EqualFold(s, d.String()) {
+			return d, true
+		}
+	}
+	return 0, false
 }
 
 // fieldPath splits "phones[1]" into "phones", 1 for lineOf.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,29 +15,31 @@ import (
 
 func TestLoadInvalid(t *testing.T) {
 	for file, want := range map[string]string{
-		"invalid-bad-base-url.yml":             `1: base_url "ftp://example.com/api/" is not an http(s) URL: use e.g. https://voicetrends.plumvoice.com/api/`,
-		"invalid-bad-duration.yml":             `6: accounts[0].refresh_interval: not a valid duration string: "often"`,
-		"invalid-bad-http-client.yml":          `1: http_client: at most one of bearer_token & bearer_token_file must be configured`,
-		"invalid-bad-name.yml":                 `2: accounts[0].name: "sup port" may hold only letters, digits, _ and -`,
-		"invalid-bad-period.yml":               `6: accounts[0].periods[1]: unknown period "year": use day, week or month`,
-		"invalid-bad-phone.yml":                `6: accounts[0].phones[1]: invalid phone "617-555-1234": use ALL or up to 20 digits with an optional leading +`,
-		"invalid-bad-timezone.yml":             `6: accounts[0].timezone: unknown time zone "Mars/Olympus_Mons": use an IANA name such as America/New_York`,
-		"invalid-bad-tool.yml":                 `3: accounts[0].tool: unknown tool "voicexml": use dev, insight or fuseplus`,
-		"invalid-both-passwords.yml":           `5: accounts[0].password: set either password or password_file, not both`,
-		"invalid-budget-too-high.yml":          `6: accounts[0].requests_per_window: 200 is outside 1..150: the API allows 150 data requests per window, shared by every client of the account`,
-		"invalid-duplicate-name.yml":           `6: accounts[1].name: duplicate account name "a" (also accounts[0]): give each account its own name`,
-		"invalid-duplicate-phone.yml":          `6: accounts[0].phones[1]: "123" is listed twice: list each number once`,
-		"invalid-empty.yml":                    `1: the file is empty: list at least one account under accounts`,
-		"invalid-max-age-below-refresh.yml":    `7: accounts[0].max_data_age: 5m is shorter than refresh_interval 10m: figures would vanish between two refreshes`,
-		"invalid-missing-login.yml":            `2: accounts[0].login: missing: set the account's VoiceTrends login`,
-		"invalid-missing-name.yml":             `2: accounts[0].name: missing: every account needs a name made of letters, digits, _ and -`,
-		"invalid-missing-password.yml":         `2: accounts[0].password_file: missing: set password_file (or password) for the account`,
-		"invalid-no-accounts.yml":              `1: no accounts: list at least one account under accounts`,
-		"invalid-not-yaml.yml":                 `1: did not find expected node content`,
-		"invalid-path-injection-phone.yml":     `6: accounts[0].phones[0]: invalid phone "../auth": use ALL or up to 20 digits with an optional leading +`,
-		"invalid-unknown-key.yml":              `6: field passwrod_file not found in type config.Account`,
-		"invalid-unknown-top-key.yml":          `1: field acounts not found in type config.Config`,
-		"invalid-unreadable-password-file.yml": `5: accounts[0].password_file: cannot read "testdata/does-not-exist.txt": no such file or directory`,
+		"invalid-bad-base-url.yml":              `1: base_url "ftp://example.com/api/" is not an http(s) URL: use e.g. https://voicetrends.plumvoice.com/api/`,
+		"invalid-bad-duration.yml":              `6: accounts[0].refresh_interval: not a valid duration string: "often"`,
+		"invalid-bad-http-client.yml":           `1: http_client: at most one of bearer_token & bearer_token_file must be configured`,
+		"invalid-bad-name.yml":                  `2: accounts[0].name: "sup port" may hold only letters, digits, _ and -`,
+		"invalid-bad-period.yml":                `6: accounts[0].periods[1]: unknown period "year": use day, week or month`,
+		"invalid-bad-phone.yml":                 `6: accounts[0].phones[1]: invalid phone "617-555-1234": use ALL or up to 20 digits with an optional leading +`,
+		"invalid-bad-timezone.yml":              `6: accounts[0].timezone: unknown time zone "Mars/Olympus_Mons": use an IANA name such as America/New_York`,
+		"invalid-bad-week-start.yml":            `7: accounts[0].week_start: unknown day "mondy": use a weekday name such as sunday or monday`,
+		"invalid-week-start-without-derive.yml": `6: accounts[0].week_start: is only used with derive_periods: true: set derive_periods or remove week_start`,
+		"invalid-bad-tool.yml":                  `3: accounts[0].tool: unknown tool "voicexml": use dev, insight or fuseplus`,
+		"invalid-both-passwords.yml":            `5: accounts[0].password: set either password or password_file, not both`,
+		"invalid-budget-too-high.yml":           `6: accounts[0].requests_per_window: 200 is outside 1..150: the API allows 150 data requests per window, shared by every client of the account`,
+		"invalid-duplicate-name.yml":            `6: accounts[1].name: duplicate account name "a" (also accounts[0]): give each account its own name`,
+		"invalid-duplicate-phone.yml":           `6: accounts[0].phones[1]: "123" is listed twice: list each number once`,
+		"invalid-empty.yml":                     `1: the file is empty: list at least one account under accounts`,
+		"invalid-max-age-below-refresh.yml":     `7: accounts[0].max_data_age: 5m is shorter than refresh_interval 10m: figures would vanish between two refreshes`,
+		"invalid-missing-login.yml":             `2: accounts[0].login: missing: set the account's VoiceTrends login`,
+		"invalid-missing-name.yml":              `2: accounts[0].name: missing: every account needs a name made of letters, digits, _ and -`,
+		"invalid-missing-password.yml":          `2: accounts[0].password_file: missing: set password_file (or password) for the account`,
+		"invalid-no-accounts.yml":               `1: no accounts: list at least one account under accounts`,
+		"invalid-not-yaml.yml":                  `1: did not find expected node content`,
+		"invalid-path-injection-phone.yml":      `6: accounts[0].phones[0]: invalid phone "../auth": use ALL or up to 20 digits with an optional leading +`,
+		"invalid-unknown-key.yml":               `6: field passwrod_file not found in type config.Account`,
+		"invalid-unknown-top-key.yml":           `1: field acounts not found in type config.Config`,
+		"invalid-unreadable-password-file.yml":  `5: accounts[0].password_file: cannot read "testdata/does-not-exist.txt": no such file or directory`,
 	} {
 		t.Run(file, func(t *testing.T) {
 			path := filepath.Join("testdata", file)
@@ -51,8 +54,8 @@ func TestLoadInvalid(t *testing.T) {
 	}
 	// Every invalid-*.yml file must be in the table above.
 	files, _ := filepath.Glob("testdata/invalid-*.yml")
-	if len(files) != 23 {
-		t.Errorf("found %d invalid-*.yml files, the table has 23: add the new file's expected error", len(files))
+	if len(files) != 25 {
+		t.Errorf("found %d invalid-*.yml files, the table has 25: add the new file's expected error", len(files))
 	}
 }
 
@@ -76,6 +79,10 @@ func TestLoadValid(t *testing.T) {
 		{"support budget", support.RequestsPerWindow, 120},
 		{"support refresh", time.Duration(support.RefreshInterval), 10 * time.Minute},
 		{"support max age", time.Duration(support.MaxDataAge), 2 * time.Hour},
+		{"support derive_periods", support.DerivePeriods, true},
+		{"support week start", fmt.Sprint(support.WeekStartDay), "Monday"},
+		{"sales default derive_periods", sales.DerivePeriods, false},
+		{"sales week start learned", sales.WeekStartDay == nil, true},
 		{"sales inline secret", sales.Secret(), "hunter2-inline"},
 		{"sales default phones", strings.Join(sales.Phones, ","), "ALL"},
 		{"sales default periods", len(sales.Periods), 3},
