@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -176,8 +177,11 @@ func TestPlainServesTheSameSamples(t *testing.T) {
 	}
 }
 
+// serve times one scrape of h. It collects the garbage first, untimed, so
+// that no scrape pays for the previous one's.
 func serve(b *testing.B, h http.Handler) time.Duration {
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	runtime.GC()
 	start := time.Now()
 	h.ServeHTTP(&discard{h: http.Header{}}, req)
 	return time.Since(start)
@@ -188,12 +192,20 @@ const benchNumbers = 1000
 
 // BenchmarkScrape serves the exporter's /metrics; scrapes after the first
 // take the targets' metrics from their caches.
+// It reports the heap the filled caches hold as cache-bytes.
 func BenchmarkScrape(b *testing.B) {
 	h := handler(snapshotExporter(benchNumbers))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	serve(b, h)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
 	b.ReportAllocs()
 	for b.Loop() {
 		serve(b, h)
 	}
+	b.ReportMetric(float64(after.HeapAlloc)-float64(before.HeapAlloc), "cache-bytes")
 }
 
 // BenchmarkScrapePlain serves the same samples as plain const metrics.
