@@ -347,3 +347,19 @@ func TestDerivedRoundingOverAYear(t *testing.T) {
 		t.Logf("weeks from %s: at most %.4f minutes per day summed", week, worstPerDay)
 	}
 }
+
+// A reload that changes a derived account's periods serves the new ones
+// from the days already held, without a request.
+func TestDerivedReloadChangesPeriodsWithoutARequest(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	h := newHarness(t, time.Date(2026, 11, 26, 15, 0, 0, 0, ny), simulator.Options{Seed: 11}, "    phones: [ALL]\n    periods: [day, month]\n    derive_periods: true\n    week_start: sunday\n")
+	h.refreshNow()
+	served := h.sim.Stats(testLogin).DataRequests
+	cfg := h.account.cfg
+	cfg.Periods = voicetrends.Periods
+	h.poller = newPoller(cfg, h.account.client, h.account.budget, h.clock, log.NewNopLogger(), &h.account.snapshot)
+	if got := h.sim.Stats(testLogin).DataRequests; got != served {
+		t.Errorf("%d requests on reload, want none", got-served)
+	}
+	checkDerived(t, h, ny, []string{"ALL"})
+}
