@@ -32,6 +32,7 @@ import (
 
 	"github.com/voicetrends/voicetrends_exporter/collector"
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 const (
@@ -43,9 +44,12 @@ const (
 )
 
 // stdout and stderr are where run writes; tests swap them to read what it says.
+// sysClock is the time of the exporter, the demo's simulator and the backfill;
+// tests pin it so that they reason about a chosen "today".
 var (
-	stdout io.Writer = os.Stdout
-	stderr io.Writer = os.Stderr
+	stdout   io.Writer   = os.Stdout
+	stderr   io.Writer   = os.Stderr
+	sysClock clock.Clock = clock.Real{}
 )
 
 func main() { os.Exit(run(os.Args[1:], make(chan os.Signal, 1))) }
@@ -62,6 +66,7 @@ func run(args []string, signals chan os.Signal) int {
 	serve := app.Command("serve", "Poll the API and serve the figures on /metrics (the default).").Default()
 	configCheck := serve.Flag("config.check", "Validate the configuration file, then exit 0 (valid) or 1.").Bool()
 	demo := serve.Flag("demo", "Serve synthetic data from an in-process API simulator; needs no account or config file.").Bool()
+	demoStart := serve.Flag("demo.start-time", "With --demo: start the demo's clock at this RFC 3339 instant instead of now (e.g. 2026-11-01T05:59:00Z, to watch a rollover).").String()
 	telemetryPath := serve.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	webFlags := kingpinflag.AddFlags(serve, defaultAddress)
 
@@ -102,8 +107,17 @@ func run(args []string, signals chan os.Signal) int {
 
 	var cfg *config.Config
 	var cleanup func()
+	clk := sysClock
+	if *demoStart != "" {
+		start, err := time.Parse(time.RFC3339, *demoStart)
+		if err != nil || !*demo {
+			fmt.Fprintf(stderr, "%s: --demo.start-time=%q: give --demo and an RFC 3339 time such as 2026-11-01T05:59:00Z; try --help\n", exporterName, *demoStart)
+			return 2
+		}
+		clk = clock.StartingAt(start)
+	}
 	if *demo {
-		cfg, cleanup, err = startDemo(logger)
+		cfg, cleanup, err = startDemo(logger, clk)
 		if err != nil {
 			level.Error(logger).Log("msg", "starting the demo simulator", "err", err)
 			return 1
@@ -124,7 +138,7 @@ func run(args []string, signals chan os.Signal) int {
 		fmt.Fprintf(stdout, "%s: configuration is valid: %d account(s)\n", name, len(cfg.Accounts))
 		return 0
 	}
-	return serveMetrics(cfg, *configFile, *demo, *telemetryPath, webFlags, logger, slogger, signals)
+	return serveMetrics(cfg, *configFile, *demo, clk, *telemetryPath, webFlags, logger, slogger, signals)
 }
 
 // newLogger logs with go-kit/log as the design asks, filtered by level.
@@ -141,13 +155,13 @@ func newLogger(lvl, format string) log.Logger {
 // slogLevels maps --log.level for exporter-toolkit, which logs through slog.
 var slogLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
 
-func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPath string, webFlags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, signals chan os.Signal) int {
+func serveMetrics(cfg *config.Config, configFile string, demo bool, clk clock.Clock, telemetryPath string, webFlags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, signals chan os.Signal) int {
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 	if err := web.Validate(*webFlags.WebConfigFile); err != nil {
 		level.Error(logger).Log("msg", "invalid --web.config.file; fix it and start again", "err", err)
 		return 1
 	}
-	exporter := collector.New(collector.Options{Logger: logger})
+	exporter := collector.New(collector.Options{Logger: logger, Clock: clk})
 	if err := exporter.Apply(cfg); err != nil {
 		level.Error(logger).Log("msg", "invalid configuration; fix it and start again", "err", err)
 		return 1

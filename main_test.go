@@ -23,6 +23,8 @@ import (
 
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock/clocktest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 
@@ -95,11 +97,23 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// pinClock runs the program at the tests' "now" (clocktest: the wall clock,
+// or VOICETRENDS_TEST_NOW) until the test ends, and returns that clock.
+func pinClock(t *testing.T) clock.Clock {
+	t.Helper()
+	c := clocktest.Clock(t)
+	old := sysClock
+	sysClock = c
+	t.Cleanup(func() { sysClock = old })
+	return c
+}
+
 // fakeAPI serves the simulator, with a hook that runs before each request
 // (it may block, to hold a request in flight) and one after it.
 type fakeAPI struct {
-	sim *simulator.Simulator
-	url string
+	sim   *simulator.Simulator
+	url   string
+	clock clock.Clock // the program's and the simulator's
 
 	mu     sync.Mutex
 	before func(*http.Request)
@@ -115,7 +129,8 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		}
 		return l
 	}
-	f := &fakeAPI{sim: simulator.New(simulator.Options{Seed: 7, Accounts: []simulator.Account{
+	clk := pinClock(t)
+	f := &fakeAPI{clock: clk, sim: simulator.New(simulator.Options{Seed: 7, Now: clk.Now, Accounts: []simulator.Account{
 		{Tool: voicetrends.ToolDev, Login: "acme-support", Password: supportPassword,
 			Phones: []string{"+18005550100", "+18005550101"}, TimeZone: loc("America/New_York")},
 		{Tool: voicetrends.ToolFusePlus, Login: "acme-sales", Password: salesPassword,
@@ -179,12 +194,13 @@ func isVolume(r *http.Request) bool { return strings.Contains(r.URL.Path, "/volu
 type account struct {
 	name, tool, login string
 	periods           string // YAML flow list
+	timezone          string // the simulator's zone of the login
 }
 
 var (
-	support = account{"support", "dev", "acme-support", "[day]"}
-	sales   = account{"sales", "fuseplus", "acme-sales", "[day]"}
-	ops     = account{"ops", "insight", "acme-ops", "[day]"}
+	support = account{"support", "dev", "acme-support", "[day]", "America/New_York"}
+	sales   = account{"sales", "fuseplus", "acme-sales", "[day]", "Europe/London"}
+	ops     = account{"ops", "insight", "acme-ops", "[day]", "America/Chicago"}
 )
 
 // writeConfig writes a configuration of accounts to path, each reading its
@@ -194,8 +210,8 @@ func writeConfig(t *testing.T, path, baseURL string, accounts ...account) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "base_url: %q\naccounts:\n", baseURL)
 	for _, a := range accounts {
-		fmt.Fprintf(&b, "  - name: %s\n    tool: %s\n    login: %s\n    password_file: %s.pw\n    phones: [ALL]\n    periods: %s\n",
-			a.name, a.tool, a.login, a.name, a.periods)
+		fmt.Fprintf(&b, "  - name: %s\n    tool: %s\n    login: %s\n    password_file: %s.pw\n    phones: [ALL]\n    periods: %s\n    timezone: %s\n",
+			a.name, a.tool, a.login, a.name, a.periods, a.timezone)
 	}
 	writeFile(t, path, b.String())
 }
@@ -414,7 +430,7 @@ func (s scrape) hasAccount(name string) bool {
 // day window, complete and so stable) for every number of login.
 func previousDayCalls(t *testing.T, api *fakeAPI, login string) float64 {
 	t.Helper()
-	yesterday := voicetrends.DateIn(time.Now(), api.sim.Location(login)).AddDays(-1)
+	yesterday := voicetrends.DateIn(api.clock.Now(), api.sim.Location(login)).AddDays(-1)
 	b := api.sim.Bucket(login, voicetrends.AllPhones, voicetrends.PeriodDay, yesterday)
 	v, ok := b.Get(voicetrends.Calls)
 	if !ok {

@@ -29,7 +29,8 @@ type poller struct {
 	targets  []target
 	interval time.Duration
 	up       bool
-	tried    bool // a refresh has finished, well or not
+	tried    bool  // a refresh has finished, well or not
+	zoneErr  error // the latest answer's buckets were not midnights in the configured zone
 	snapshot *atomic.Pointer[accountSnapshot]
 
 	// weekStart is the week's first day for derive_periods: configured,
@@ -47,6 +48,11 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 	if prev := snap.Load(); prev != nil {
 		p.up, p.tried = prev.up, prev.tried
 		p.weekStart, p.weekNext = prev.weekStart, prev.weekNext
+		if prev.location.String() == cfg.Location.String() {
+			p.zoneErr = prev.zoneErr // a new timezone must show itself right first
+		} else {
+			p.weekStart, p.weekNext = nil, time.Time{} // learned in the old zone
+		}
 		for _, t := range prev.targets {
 			old[t.targetKey] = t
 		}
@@ -89,6 +95,7 @@ func (p *poller) publish() {
 		interval:  p.interval,
 		up:        p.up,
 		tried:     p.tried,
+		zoneErr:   p.zoneErr,
 		targets:   append([]target(nil), p.targets...),
 		weekStart: p.weekStart,
 		weekNext:  p.weekNext,
@@ -194,6 +201,16 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 		p.logState(t, err)
 		return
 	}
+	if err := window.CheckMidnights(resp.Buckets, loc); err != nil {
+		// A wrong timezone files every bucket under another day: serve
+		// nothing rather than wrong figures, and say so once per account.
+		t.lastOK, t.buckets, t.days, t.lastErr = false, nil, nil, "timezone"
+		p.setZoneErr(err)
+		return
+	}
+	if len(resp.Buckets) > 0 { // an empty answer says nothing of the zone
+		p.setZoneErr(nil)
+	}
 	t.lastOK, t.lastSuccess = true, now
 	if t.period == "" {
 		t.days = append([]voicetrends.Bucket(nil), resp.Buckets...)
@@ -245,7 +262,11 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 	var wd time.Weekday
 	ok := false
 	if err == nil {
-		wd, ok = window.WeekStartOf(resp.Buckets, loc)
+		// A bucket off local midnight would name the wrong weekday; the
+		// day requests report the wrong timezone.
+		if err = window.CheckMidnights(resp.Buckets, loc); err == nil {
+			wd, ok = window.WeekStartOf(resp.Buckets, loc)
+		}
 	}
 	if !ok {
 		// Retry after an interval; the other periods are served meanwhile.
@@ -266,6 +287,18 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 			t.nextRollover = window.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
 		}
 	}
+}
+
+// setZoneErr records whether the API's buckets fit the configured timezone,
+// logging each change once for the whole account.
+func (p *poller) setZoneErr(err error) {
+	switch {
+	case err != nil && p.zoneErr == nil:
+		level.Error(p.logger).Log("msg", "wrong timezone: withholding the account's figures", "timezone", p.cfg.Location, "err", err)
+	case err == nil && p.zoneErr != nil:
+		level.Info(p.logger).Log("msg", "the API's buckets start at midnight in the configured timezone again", "timezone", p.cfg.Location)
+	}
+	p.zoneErr = err
 }
 
 // keep copies the two buckets a scrape may serve, so that a large answer is not held.

@@ -68,6 +68,7 @@ type accountSnapshot struct {
 	interval  time.Duration
 	up        bool
 	tried     bool
+	zoneErr   error // the API's buckets are not midnights in location; nil when they are
 	targets   []target
 	weekStart *time.Weekday // derive_periods: the week's first day, nil while unknown
 	weekNext  time.Time     // derive_periods: when the week's first day is next asked for

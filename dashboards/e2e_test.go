@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock/clocktest"
 )
 
 const (
@@ -119,7 +120,7 @@ func startExporter(t *testing.T, bin string) (addr string, exited <-chan struct{
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--demo", "--web.listen-address="+addr, "--log.level=info")
+	cmd := exec.Command(bin, "--demo", "--demo.start-time="+demoStart(t), "--web.listen-address="+addr, "--log.level=info")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting the exporter: %v", err)
@@ -140,6 +141,19 @@ func startExporter(t *testing.T, bin string) (addr string, exited <-chan struct{
 		}
 	})
 	return addr, done
+}
+
+// demoStart is when the demo's clock starts: noon in the demo account's zone
+// on the tests' date (clocktest), so that today's figures already hold calls
+// whatever the time of day the test runs at.
+func demoStart(t *testing.T) string {
+	t.Helper()
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := clocktest.Now(t).In(ny)
+	return time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, ny).Format(time.RFC3339)
 }
 
 // waitForScrape returns the exporter's /metrics once it holds the demo figures;

@@ -16,6 +16,7 @@ import (
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/collector/window"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
@@ -174,8 +175,15 @@ func (f *fetcher) run(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			if fatal == nil && isUnauthorized(err) {
+			var zone *window.ZoneMismatchError
+			switch {
+			case fatal != nil:
+			case isUnauthorized(err):
 				fatal = fmt.Errorf("login refused, skipping the account's other targets: %w", err)
+				err = fatal
+			case errors.As(err, &zone):
+				// Every bucket of the account would land on a wrong day.
+				fatal = fmt.Errorf("refusing the account's history, skipping its other targets: %w", err)
 				err = fatal
 			}
 			f.failed = append(f.failed, &TargetError{Account: a.Account.Name, Phone: t.Phone, Period: t.Period, Err: err})
@@ -201,6 +209,10 @@ func (f *fetcher) target(ctx context.Context, t Target) ([]voicetrends.Bucket, e
 		splittable := r.Days() > minSplitDays
 		resp, err := f.volume(ctx, voicetrends.VolumeRequest{Start: r.Start, End: r.End, Period: t.Period, Phone: t.Phone}, splittable)
 		if err == nil {
+			if err := window.CheckMidnights(resp.Buckets, f.plan.Account.Location); err != nil {
+				f.progress.done.Add(int64(1 + len(queue)))
+				return nil, err
+			}
 			out = append(out, resp.Buckets...)
 			f.progress.done.Add(1)
 			continue
