@@ -363,3 +363,20 @@ func TestDerivedReloadChangesPeriodsWithoutARequest(t *testing.T) {
 	}
 	checkDerived(t, h, ny, []string{"ALL"})
 }
+
+// The warning of a stretched interval points at derive_periods when it is off.
+func TestStretchedIntervalWarningHintsAtDerivePeriods(t *testing.T) {
+	for _, derive := range []bool{false, true} {
+		h := newHarness(t, time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC), simulator.Options{Seed: 1},
+			manyTargets+fmt.Sprintf("    requests_per_window: 5\n    max_data_age: 10h\n    derive_periods: %v\n", derive))
+		var logs strings.Builder
+		p := newPoller(h.account.cfg, h.account.client, h.account.budget, h.clock, log.NewLogfmtLogger(&logs), &h.account.snapshot)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // log, then stop before the first step
+		p.run(ctx, make(chan struct{}))
+		hint := strings.Contains(logs.String(), "derive_periods: true would make one request per number serve all 3 periods, refreshing up to 3 times as often")
+		if !strings.Contains(logs.String(), "the budget stretches refresh_interval") || hint == derive {
+			t.Errorf("derive_periods=%v: logs\n%s\nwant the stretch warning, with the hint only when derive_periods is off", derive, logs.String())
+		}
+	}
+}
