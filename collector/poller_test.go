@@ -199,12 +199,22 @@ func TestMaxDataAgeStretchesWithTheBudget(t *testing.T) {
 // checks the sharing), and each sees whole targets: a figure series never
 // appears without its period start.
 func TestConcurrentScrapesDuringRefreshes(t *testing.T) {
+	for _, derive := range []bool{false, true} {
+		t.Run(fmt.Sprintf("derive_periods=%v", derive), func(t *testing.T) { concurrentScrapes(t, derive) })
+	}
+}
+
+func concurrentScrapes(t *testing.T, derive bool) {
 	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
-	h := newHarness(t, start, simulator.Options{Seed: 3}, manyTargets+"    refresh_interval: 1m\n")
+	h := newHarness(t, start, simulator.Options{Seed: 3}, manyTargets+fmt.Sprintf("    refresh_interval: 1m\n    derive_periods: %v\n", derive))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		h.runUntil(start.Add(20 * time.Minute))
+		run := 20 * time.Minute
+		if derive {
+			run = 5 * time.Minute // each answer holds 40 days: the simulator takes longer
+		}
+		h.runUntil(start.Add(run))
 	}()
 	errs := make(chan error, 4)
 	for i := 0; i < 4; i++ {
