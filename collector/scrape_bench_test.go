@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -236,6 +237,45 @@ func BenchmarkScrapeVersusPlain(b *testing.B) {
 		}
 		cold += serve(b, exp)
 		plain += serve(b, base)
+	}
+	b.ReportMetric(float64(warm)*2/float64(plain), "x-plain")
+	b.ReportMetric(float64(cold)*2/float64(plain), "x-plain-cold")
+}
+
+// get times one scrape of url over HTTP, the body read whole (gzip, as
+// Prometheus asks for it, is negotiated by the Go client).
+func get(b *testing.B, url string) time.Duration {
+	runtime.GC()
+	start := time.Now()
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	return time.Since(start)
+}
+
+// BenchmarkScrapeVersusPlainHTTP is BenchmarkScrapeVersusPlain over HTTP
+// (httptest servers on loopback): compression and the network count too.
+func BenchmarkScrapeVersusPlainHTTP(b *testing.B) {
+	e := snapshotExporter(benchNumbers)
+	exp, base := httptest.NewServer(handler(e)), httptest.NewServer(handler(plainOf(b, e)))
+	defer exp.Close()
+	defer base.Close()
+	get(b, exp.URL)
+	targets := (*e.accounts.Load())["acme"].snapshot.Load().targets
+	var warm, cold, plain time.Duration
+	for b.Loop() {
+		warm += get(b, exp.URL)
+		plain += get(b, base.URL)
+		for i := range targets {
+			targets[i].cache = new(scrapeCache)
+		}
+		cold += get(b, exp.URL)
+		plain += get(b, base.URL)
 	}
 	b.ReportMetric(float64(warm)*2/float64(plain), "x-plain")
 	b.ReportMetric(float64(cold)*2/float64(plain), "x-plain-cold")
