@@ -45,6 +45,11 @@ type Exporter struct {
 	mu       sync.Mutex // serialises Apply, Start and Shutdown
 	started  bool       // Start was called: Apply starts pollers at once
 	accounts atomic.Pointer[map[string]*account]
+
+	// closing ends when Shutdown begins, before it waits for Apply: from
+	// then on no poller starts a request and a reload stops waiting.
+	closing context.Context
+	close   context.CancelFunc
 }
 
 // account is one account's running parts. Its client and budget outlive a
@@ -58,7 +63,7 @@ type account struct {
 	instr    *instrumentation
 	snapshot atomic.Pointer[accountSnapshot]
 
-	stop   chan struct{}      // no new requests
+	stop   context.CancelFunc // no new requests
 	cancel context.CancelFunc // abort requests in flight
 	done   chan struct{}
 }
@@ -87,6 +92,7 @@ func New(opts Options) *Exporter {
 	}
 	empty := map[string]*account{}
 	e.accounts.Store(&empty)
+	e.closing, e.close = context.WithCancel(context.Background())
 	return e
 }
 
@@ -122,8 +128,10 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		next[ac.Name] = a
 		changed = append(changed, a)
 	}
+	// A shutdown cuts the wait short: it must not wait for a reload's.
 	ctx, cancel := context.WithTimeout(context.Background(), haltTimeout)
 	defer cancel()
+	defer context.AfterFunc(e.closing, cancel)()
 	for name, old := range current {
 		if next[name] != old {
 			old.halt(ctx)
@@ -138,7 +146,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			a.snapshot.Store(old.snapshot.Load())
 			a.budget.Set(a.cfg.RequestsPerWindow, time.Duration(a.cfg.Window))
 		}
-		if e.started {
+		if e.started && e.closing.Err() == nil {
 			e.start(a)
 		}
 	}
@@ -158,6 +166,11 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 	if err != nil {
 		return nil, fmt.Errorf("building the HTTP client from http_client: %w", err)
 	}
+	next := httpClient.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	httpClient.Transport = gateTransport{next}
 	return voicetrends.New(voicetrends.Config{
 		BaseURL:    cfg.BaseURL,
 		Tool:       ac.Tool,
@@ -167,7 +180,7 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 		Location:   ac.Location,
 		Now:        e.clock.Now,
 		Observer:   a.instr,
-		Limiter:    a.budget,
+		Limiter:    gatedBudget{a.budget},
 	})
 }
 
@@ -187,12 +200,15 @@ func (e *Exporter) Start() {
 }
 
 func (e *Exporter) start(a *account) {
-	ctx, cancel := context.WithCancel(context.Background())
-	a.stop, a.cancel, a.done = make(chan struct{}), cancel, make(chan struct{})
+	hard, cancel := context.WithCancel(context.Background())
+	soft, stop := context.WithCancel(hard)
+	unhook := context.AfterFunc(e.closing, stop)
+	a.stop, a.cancel, a.done = stop, cancel, make(chan struct{})
 	p := newPoller(a.cfg, a.client, a.budget, e.clock, log.With(e.logger, "account", a.cfg.Name), &a.snapshot)
 	go func() {
 		defer close(a.done)
-		p.run(ctx, a.stop)
+		defer unhook()
+		p.run(hard, soft)
 	}()
 }
 
@@ -202,7 +218,7 @@ func (a *account) halt(ctx context.Context) {
 	if a.stop == nil {
 		return // never started
 	}
-	close(a.stop)
+	a.stop()
 	select {
 	case <-a.done:
 	case <-ctx.Done():
@@ -212,8 +228,11 @@ func (a *account) halt(ctx context.Context) {
 	a.cancel()
 }
 
-// Shutdown stops every poller, letting requests in flight finish until ctx ends.
+// Shutdown stops every poller, letting requests in flight finish until ctx
+// ends. No request starts once it is called, and a reload in progress stops
+// waiting for the requests it halts.
 func (e *Exporter) Shutdown(ctx context.Context) {
+	e.close()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var wg sync.WaitGroup

@@ -241,7 +241,7 @@ func TestDerivePeriodsRefreshesThreeTimesAsOften(t *testing.T) {
 		t.Run(fmt.Sprintf("derive_periods=%v", c.derive), func(t *testing.T) {
 			h := newHarness(t, start, simulator.Options{Seed: 2, Accounts: []simulator.Account{{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: numbers}}},
 				phones+fmt.Sprintf("    derive_periods: %v\n    max_data_age: 2h\n", c.derive))
-			if got := Targets(h.account.cfg); got != c.targets {
+			if got := PlanFor(h.account.cfg).Targets; got != c.targets {
 				t.Errorf("%d targets, want %d", got, c.targets)
 			}
 			if got := h.series("voicetrends_refresh_interval_seconds")["account=acme"]; got != c.want.Seconds() {
@@ -373,7 +373,7 @@ func TestStretchedIntervalWarningHintsAtDerivePeriods(t *testing.T) {
 		p := newPoller(h.account.cfg, h.account.client, h.account.budget, h.clock, log.NewLogfmtLogger(&logs), &h.account.snapshot)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel() // log, then stop before the first step
-		p.run(ctx, make(chan struct{}))
+		p.run(ctx, ctx)
 		hint := strings.Contains(logs.String(), "derive_periods: true would make one request per number serve all 3 periods, refreshing up to 3 times as often")
 		if !strings.Contains(logs.String(), "the budget stretches refresh_interval") || hint == derive {
 			t.Errorf("derive_periods=%v: logs\n%s\nwant the stretch warning, with the hint only when derive_periods is off", derive, logs.String())

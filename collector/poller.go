@@ -27,11 +27,15 @@ type poller struct {
 	logger  log.Logger
 
 	targets  []target
-	interval time.Duration
+	plan     Plan
+	interval time.Duration // plan.Interval
 	up       bool
 	tried    bool  // a refresh has finished, well or not
 	zoneErr  error // the latest answer's buckets were not midnights in the configured zone
-	snapshot *atomic.Pointer[accountSnapshot]
+	// lastError is the latest refresh error, scrubbed, and when it came.
+	lastError   string
+	lastErrorAt time.Time
+	snapshot    *atomic.Pointer[accountSnapshot]
 
 	// weekStart is the week's first day for derive_periods: configured,
 	// learned from the API, or nil while unknown.
@@ -47,6 +51,7 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap}
 	if prev := snap.Load(); prev != nil {
 		p.up, p.tried = prev.up, prev.tried
+		p.lastError, p.lastErrorAt = prev.lastError, prev.lastErrorAt
 		p.weekStart, p.weekNext = prev.weekStart, prev.weekNext
 		if prev.location.String() == cfg.Location.String() {
 			p.zoneErr = prev.zoneErr // a new timezone must show itself right first
@@ -74,58 +79,45 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 		}
 		p.targets = append(p.targets, t)
 	}
-	p.interval = AccountInterval(cfg)
+	p.plan = PlanFor(cfg)
+	p.interval = p.plan.Interval
 	p.publish()
 	return p
 }
 
-// maxAge is max_data_age, stretched to twice the effective interval when
-// the budget makes refreshes rarer than that: figures must not blink out
-// between two refreshes that come as often as the budget allows.
-func (p *poller) maxAge() time.Duration {
-	return max(time.Duration(p.cfg.MaxDataAge), 2*p.interval)
-}
+// maxAge is the plan's max_data_age, stretched with the interval.
+func (p *poller) maxAge() time.Duration { return p.plan.MaxDataAge }
 
 func (p *poller) publish() {
 	p.snapshot.Store(&accountSnapshot{
-		name:      p.cfg.Name,
-		location:  p.cfg.Location,
-		maxAge:    p.maxAge(),
-		perWindow: p.cfg.RequestsPerWindow,
-		interval:  p.interval,
-		up:        p.up,
-		tried:     p.tried,
-		zoneErr:   p.zoneErr,
-		targets:   append([]target(nil), p.targets...),
-		weekStart: p.weekStart,
-		weekNext:  p.weekNext,
+		name:        p.cfg.Name,
+		location:    p.cfg.Location,
+		maxAge:      p.maxAge(),
+		perWindow:   p.cfg.RequestsPerWindow,
+		interval:    p.interval,
+		up:          p.up,
+		tried:       p.tried,
+		zoneErr:     p.zoneErr,
+		targets:     append([]target(nil), p.targets...),
+		lastError:   p.lastError,
+		lastErrorAt: p.lastErrorAt,
+		weekStart:   p.weekStart,
+		weekNext:    p.weekNext,
 	})
 }
 
-// run refreshes until stop closes; requests in flight end with ctx.
-func (p *poller) run(ctx context.Context, stop <-chan struct{}) {
+// run refreshes until stop ends; requests under way then may finish until
+// hard ends (see gateTransport).
+func (p *poller) run(hard, stop context.Context) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
 		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
-	if p.interval > time.Duration(p.cfg.RefreshInterval) {
-		kv := []any{"msg", "the budget stretches refresh_interval: targets x (window / refresh_interval) exceeds requests_per_window",
-			"refresh_interval", time.Duration(p.cfg.RefreshInterval), "effective", p.interval, "max_data_age", p.maxAge()}
-		if !p.cfg.DerivePeriods && len(p.cfg.Periods) > 1 {
-			kv = append(kv, "hint", fmt.Sprintf("derive_periods: true would make one request per number serve all %d periods, refreshing up to %d times as often", len(p.cfg.Periods), len(p.cfg.Periods)))
-		}
-		level.Warn(p.logger).Log(kv...)
+	if p.plan.Stretched() {
+		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge())
 	}
-	sleepCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-sleepCtx.Done():
-		}
-	}()
-	for sleepCtx.Err() == nil {
+	ctx := withHard(stop, hard)
+	for stop.Err() == nil {
 		if wait := p.step(ctx); wait > 0 {
-			_ = p.clock.Sleep(sleepCtx, wait)
+			_ = p.clock.Sleep(stop, wait)
 		}
 	}
 }
@@ -183,11 +175,15 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 		req.Period, req.Phone = t.period, t.phone
 	}
 	resp, err := p.fetcher.Volume(ctx, req)
-	if ctx.Err() != nil {
-		return // shutting down: an interrupted request says nothing about the API
+	if err != nil && ctx.Err() != nil {
+		return // stopping: an interrupted or refused request says nothing about the API
 	}
 	p.tried = true
 	t.cache = new(scrapeCache) // the target changes below
+	if err != nil {
+		err = hint404(err)
+		p.lastError, p.lastErrorAt = scrub(err.Error(), p.cfg.Secret()), now
+	}
 	if _, limited := voicetrends.IsRateLimited(err); limited {
 		// Not served: the budget now waits for the reset, and the target stays first in line.
 		p.logState(t, err)
@@ -197,7 +193,7 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	t.attempted, t.lastAttempt = true, now
 	p.up = err == nil
 	if err != nil {
-		t.lastOK = false
+		t.lastOK, t.lastError = false, p.lastError
 		p.logState(t, err)
 		return
 	}
@@ -205,13 +201,15 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 		// A wrong timezone files every bucket under another day: serve
 		// nothing rather than wrong figures, and say so once per account.
 		t.lastOK, t.buckets, t.days, t.lastErr = false, nil, nil, "timezone"
+		t.lastError = scrub(err.Error(), p.cfg.Secret())
+		p.lastError, p.lastErrorAt = t.lastError, now
 		p.setZoneErr(err)
 		return
 	}
 	if len(resp.Buckets) > 0 { // an empty answer says nothing of the zone
 		p.setZoneErr(nil)
 	}
-	t.lastOK, t.lastSuccess = true, now
+	t.lastOK, t.lastSuccess, t.lastError = true, now, ""
 	if t.period == "" {
 		t.days = append([]voicetrends.Bucket(nil), resp.Buckets...)
 		p.derive(t, today)

@@ -24,7 +24,8 @@ type target struct {
 	lastAttempt  time.Time
 	lastOK       bool
 	lastSuccess  time.Time
-	lastErr      string
+	lastErr      string                 // the error's class, for logging once per change
+	lastError    string                 // the latest error in full, scrubbed of secrets
 	buckets      [][]voicetrends.Bucket // per period served, the latest good answer; never mutated
 	days         []voicetrends.Bucket   // derived: the daily buckets of the latest good answer
 	nextRollover time.Time              // due at once from then on
@@ -72,4 +73,7 @@ type accountSnapshot struct {
 	targets   []target
 	weekStart *time.Weekday // derive_periods: the week's first day, nil while unknown
 	weekNext  time.Time     // derive_periods: when the week's first day is next asked for
+
+	lastError   string // the account's latest refresh error, scrubbed
+	lastErrorAt time.Time
 }

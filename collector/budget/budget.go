@@ -140,3 +140,16 @@ func (b *Budget) Observe(rl voicetrends.RateLimit, code int) {
 		b.blockedUntil, b.blockReason = until, why
 	}
 }
+
+// Spent returns the data requests spent in the current window, the budget
+// and when the window ends, for people to read (the landing page).
+func (b *Budget) Spent() (spent, perWindow int, windowEnd time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	ws := b.windowOf(now)
+	if ws.Equal(b.windowStart) {
+		spent = b.spent
+	}
+	return spent, b.perWindow, ws.Add(b.window)
+}

@@ -35,6 +35,12 @@ const (
 
 var accountNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// plumHost is the real API's host, whose paths all start with /api/.
+var plumHost = func() string {
+	u, _ := url.Parse(voicetrends.DefaultBaseURL)
+	return u.Host
+}()
+
 // Config is the whole configuration file.
 type Config struct {
 	BaseURL    string                      `yaml:"base_url,omitempty"`
@@ -100,7 +106,13 @@ func Load(path string) (*Config, error) {
 func Parse(content []byte, dir string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(content, &root); err != nil {
+		if line := tabLine(content); line > 0 && strings.Contains(err.Error(), "tab") {
+			return nil, fmt.Errorf("%d: a tab indents this line: YAML indents with spaces only, replace the tab with spaces", line)
+		}
 		return nil, yamlError(err)
+	}
+	if msg := unknownKey(&root); msg != "" {
+		return nil, errors.New(msg)
 	}
 	cfg := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(content))
@@ -113,6 +125,9 @@ func Parse(content []byte, dir string) (*Config, error) {
 			// A value's own unmarshaler (a duration, http_client) said no
 			// without a position: find the key that fails on its own.
 			line, field := locate(&root)
+			if m := badDuration.FindStringSubmatch(msg); m != nil && bareNumber.MatchString(m[1]) {
+				return nil, fmt.Errorf("%d: %s: %s has no unit: add a unit, e.g. 5m", line, field, m[1])
+			}
 			return nil, fmt.Errorf("%d: %s: %w", line, field, err)
 		}
 		return nil, yamlError(err)
@@ -123,7 +138,10 @@ func Parse(content []byte, dir string) (*Config, error) {
 	return cfg, nil
 }
 
-var errEOF = errors.New("EOF")
+var (
+	errEOF      = errors.New("EOF")
+	badDuration = regexp.MustCompile(`not a valid duration string: "([^"]*)"`)
+)
 
 // locate returns the line and path of the deepest key whose value fails to
 // decode on its own, by decoding one key at a time. It runs only on errors.
@@ -189,6 +207,9 @@ func (c *Config) validate(root *yaml.Node, dir string) error {
 	}
 	if !strings.HasSuffix(c.BaseURL, "/") {
 		c.BaseURL += "/"
+	}
+	if u, _ := url.Parse(c.BaseURL); u.Host == plumHost && !strings.HasPrefix(u.Path, "/api/") {
+		return fmt.Errorf("%s: base_url %q lacks the API's /api/ path, so every request would get 404: the base URL is probably wrong, use %s", at("base_url"), c.BaseURL, voicetrends.DefaultBaseURL)
 	}
 	if px := &c.HTTPClient.ProxyConfig; (px.ProxyURL.URL == nil || px.ProxyURL.String() == "") && px.NoProxy == "" {
 		// Like any HTTP client, honour HTTPS_PROXY and NO_PROXY unless told otherwise.
@@ -291,6 +312,9 @@ func (a *Account) validate(dir string) *fieldError {
 	}
 	if a.Timezone == "" {
 		a.Timezone = DefaultTimezone
+	}
+	if zone, legacy := legacyZones[a.Timezone]; legacy {
+		return fieldErr("timezone", "%q is a legacy zone name whose daylight saving is not a place's: use %s (a fixed offset stays possible as an Etc/ name such as Etc/GMT+5)", a.Timezone, zone)
 	}
 	loc, err := time.LoadLocation(a.Timezone)
 	if err != nil || a.Timezone == "Local" {
