@@ -380,3 +380,28 @@ func TestStretchedIntervalWarningHintsAtDerivePeriods(t *testing.T) {
 		}
 	}
 }
+
+// A week request that keeps failing is retried every interval and logged once.
+func TestWeekLearningFailureLoggedOnce(t *testing.T) {
+	start := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+	h := newHarness(t, start, simulator.Options{Seed: 1}, "    phones: [ALL]\n    derive_periods: true\n")
+	var logs strings.Builder
+	h.poller = newPoller(h.account.cfg, h.account.client, h.account.budget, h.clock, log.NewLogfmtLogger(&logs), &h.account.snapshot)
+	h.sim.SetFaults(simulator.Faults{ServerErrorRate: 1})
+	asked := 0
+	for i := 0; i < 3; i++ {
+		h.clock.Set(start.Add(time.Duration(i) * h.poller.interval))
+		before := h.sim.Stats(testLogin).DataRequests
+		h.poller.step(context.Background())
+		asked += h.sim.Stats(testLogin).DataRequests - before
+		if h.poller.weekStart != nil {
+			t.Fatal("a week start learned from failures")
+		}
+	}
+	if asked < 3 {
+		t.Errorf("the week was asked for %d times in three intervals, want every interval", asked)
+	}
+	if n := strings.Count(logs.String(), "could not learn the first day of the week"); n != 1 {
+		t.Errorf("the failure was logged %d times, want once:\n%s", n, logs.String())
+	}
+}

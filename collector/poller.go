@@ -42,6 +42,8 @@ type poller struct {
 	weekStart *time.Weekday
 	// weekNext is when the week's first day is next asked for.
 	weekNext time.Time
+	// weekErr is why the latest week request taught nothing, for logging once per change.
+	weekErr string
 }
 
 // newPoller builds a poller for cfg, keeping the state of targets that
@@ -269,10 +271,17 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 	if !ok {
 		// Retry after an interval; the other periods are served meanwhile.
 		p.weekNext = now.Add(p.interval)
-		level.Warn(p.logger).Log("msg", "could not learn the first day of the week; week figures wait for it (set week_start to skip this request)", "phone", phone, "err", err)
+		why := "no week bucket"
+		if err != nil {
+			why = errorClass(err)
+		}
+		if why != p.weekErr {
+			level.Warn(p.logger).Log("msg", "could not learn the first day of the week; week figures wait for it (set week_start to skip this request)", "phone", phone, "err", err)
+		}
+		p.weekErr = why
 		return
 	}
-	p.weekNext = voicetrends.PeriodDay.Next(today).Midnight(loc)
+	p.weekNext, p.weekErr = voicetrends.PeriodDay.Next(today).Midnight(loc), ""
 	if p.weekStart != nil && *p.weekStart == wd {
 		return
 	}
