@@ -44,6 +44,8 @@ type poller struct {
 	weekNext time.Time
 	// weekErr is why the latest week request taught nothing, for logging once per change.
 	weekErr string
+	// holdReason is why the budget holds requests, for logging once per hold.
+	holdReason string
 }
 
 // newPoller builds a poller for cfg, keeping the state of targets that
@@ -130,7 +132,7 @@ func (p *poller) step(ctx context.Context) time.Duration {
 	now := p.clock.Now()
 	if learnsWeekStart(p.cfg) && !now.Before(p.weekNext) {
 		// First: the week figures of every derived target wait for it.
-		if d, _ := p.budget.Delay(); d > 0 {
+		if d := p.budgetDelay(); d > 0 {
 			return d
 		}
 		p.learnWeekStart(ctx)
@@ -155,12 +157,27 @@ func (p *poller) step(ctx context.Context) time.Duration {
 	if next < 0 {
 		return earliest.Sub(now)
 	}
-	if d, _ := p.budget.Delay(); d > 0 {
+	if d := p.budgetDelay(); d > 0 {
 		return d
 	}
 	p.refresh(ctx, &p.targets[next])
 	p.publish()
 	return 0
+}
+
+// budgetDelay returns how long the budget holds the next request. A hold
+// beyond the even spread (the window spent, the API's reserve, a 429) is
+// logged once, with its reason.
+func (p *poller) budgetDelay() time.Duration {
+	d, why := p.budget.Delay()
+	switch {
+	case d <= 0:
+		p.holdReason = ""
+	case why != budget.Spreading && why != p.holdReason:
+		level.Info(p.logger).Log("msg", "the budget holds the next request", "reason", why, "for", d.Round(time.Second))
+		p.holdReason = why
+	}
+	return d
 }
 
 // refresh fetches one target and records the outcome.

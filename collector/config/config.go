@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -81,13 +82,6 @@ type Account struct {
 // Secret returns the account's password, read from password_file where one is set.
 func (a *Account) Secret() string { return a.secret }
 
-// WithSecret returns a copy of a whose password is s; for in-process
-// configurations such as demo mode, which have no file to read.
-func (a Account) WithSecret(s string) Account {
-	a.secret = s
-	return a
-}
-
 // Load reads and validates the file at path.
 func Load(path string) (*Config, error) {
 	content, err := os.ReadFile(path)
@@ -118,7 +112,7 @@ func Parse(content []byte, dir string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(content))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil {
-		if errors.Is(err, errEOF) || err.Error() == "EOF" {
+		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("1: the file is empty: list at least one account under accounts")
 		}
 		if msg := err.Error(); !strings.HasPrefix(msg, "yaml: ") {
@@ -139,7 +133,6 @@ func Parse(content []byte, dir string) (*Config, error) {
 }
 
 var (
-	errEOF      = errors.New("EOF")
 	badDuration = regexp.MustCompile(`not a valid duration string: "([^"]*)"`)
 )
 

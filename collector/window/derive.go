@@ -26,7 +26,7 @@ func periodFirst(p voicetrends.Period, d voicetrends.Date, weekStart *time.Weekd
 		}
 		return WeekFirst(d, *weekStart), true
 	case voicetrends.PeriodMonth:
-		return d.AddMonths(0), true
+		return d.FirstOfMonth(), true
 	}
 	return d, true
 }
