@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
 
 // TestConfigCheck: --config.check refuses what serve refuses, builds the
@@ -93,7 +95,7 @@ accounts:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, logs := captureOutput(t)
-			addr := freeAddr(t)
+			addr := promtest.FreePort(t)
 			code := run(append([]string{"--config.check", "--web.listen-address=" + addr}, tt.args...), make(chan os.Signal, 1))
 			if code != tt.code {
 				t.Errorf("run returned %d, want %d; log:\n%s", code, tt.code, logs.String())

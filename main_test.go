@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,20 +50,6 @@ func captureOutput(t *testing.T) (out, logs *promtest.Buffer) {
 	stdout, stderr = out, logs
 	t.Cleanup(func() { stdout, stderr = oldOut, oldErr })
 	return out, logs
-}
-
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatalf("closing the probe listener: %v", err)
-	}
-	return addr
 }
 
 func assertNotListening(t *testing.T, addr string) {
@@ -241,6 +228,9 @@ func testDir(t *testing.T) string {
 	return dir
 }
 
+// listeningOn finds the address exporter-toolkit logs once it listens.
+var listeningOn = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
+
 // daemon is one run of the program in a goroutine.
 type daemon struct {
 	t          *testing.T
@@ -259,13 +249,13 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 	_, logs := captureOutput(t)
 	d := &daemon{
 		t:       t,
-		addr:    freeAddr(t),
 		signals: make(chan os.Signal, 4),
 		done:    make(chan int, 1),
 		logs:    logs,
 		client:  &http.Client{Timeout: waitBound},
 	}
-	args = append(args, "--web.listen-address="+d.addr)
+	// Port 0: the daemon binds a port of its own, and says which in its log.
+	args = append(args, "--web.listen-address=127.0.0.1:0")
 	go func() { d.done <- run(args, d.signals) }()
 	t.Cleanup(func() {
 		select {
@@ -287,13 +277,16 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 			t.Fatalf("run returned %d before serving; log:\n%s", code, logs.String())
 		default:
 		}
-		// Any answer, 401 included, means the server listens.
-		if resp, err := d.client.Get("http://" + d.addr + "/-/healthy"); err == nil {
-			_ = resp.Body.Close()
-			return d
+		if m := listeningOn.FindStringSubmatch(logs.String()); m != nil {
+			d.addr = m[1]
+			// Any answer, 401 included, means the server listens.
+			if resp, err := d.client.Get("http://" + d.addr + "/-/healthy"); err == nil {
+				_ = resp.Body.Close()
+				return d
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the daemon did not answer on %s; log:\n%s", d.addr, logs.String())
+			t.Fatalf("the daemon did not answer on the address it logged (%q); log:\n%s", d.addr, logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -504,7 +497,7 @@ func TestBadInputExitsBeforeListening(t *testing.T) {
 			if tt.config != "" {
 				args = append(args, "--config.file="+writeTemp(t, dir, "bad.yml", tt.config))
 			}
-			addr := freeAddr(t)
+			addr := promtest.FreePort(t)
 			code := run(append(args, "--web.listen-address="+addr), make(chan os.Signal, 1))
 			if code != 1 {
 				t.Errorf("run returned %d, want 1", code)
@@ -558,7 +551,7 @@ func TestCommandLineExits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, logs := captureOutput(t)
-			addr := freeAddr(t)
+			addr := promtest.FreePort(t)
 			code := run(append(tt.args, "--web.listen-address="+addr), make(chan os.Signal, 1))
 			if code != tt.code {
 				t.Errorf("run returned %d, want %d; log:\n%s", code, tt.code, logs.String())
