@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
 
 // TestConfigCheck: --config.check refuses what serve refuses, builds the
@@ -33,6 +35,16 @@ accounts:
     refresh_interval: 10m
     max_data_age: 30m
 `, api.url, strings.Join(phones, ", ")))
+	derived := writeTemp(t, dir, "derived.yml", fmt.Sprintf(`base_url: %q
+accounts:
+  - name: support
+    tool: dev
+    login: acme-support
+    password_file: support.pw
+    phones: [%s]
+    derive_periods: true
+    max_data_age: 20m
+`, api.url, strings.Join(phones, ", ")))
 	missingCA := writeTemp(t, dir, "missing-ca.yml", fmt.Sprintf(`base_url: %q
 http_client:
   tls_config:
@@ -57,8 +69,15 @@ accounts:
 			args: []string{"--config.file=" + big},
 			wantOut: big + ": configuration is valid: 2 account(s)\n" +
 				"  account support: 153 target(s), 153 request(s) per refresh, budget 100 per 15m, refresh every 22m57s, max_data_age 1h\n" +
-				"    the budget stretches refresh_interval 5m to 22m57s: 153 requests x (15m / 5m) = 459 per window, more than requests_per_window 100\n" +
+				"    the budget stretches refresh_interval 5m to 22m57s: 153 requests x (15m / 5m) = 459 per window, more than requests_per_window 100; derive_periods: true would make one request per number serve all 3 periods, refreshing up to 3 times as often\n" +
 				"  account sales: 1 target(s), 1 request(s) per refresh, budget 100 per 15m, refresh every 10m, max_data_age 30m\n",
+		},
+		{
+			name: "plan with derive_periods",
+			args: []string{"--config.file=" + derived},
+			wantOut: derived + ": configuration is valid: 1 account(s)\n" +
+				"  account support: 51 target(s), 51 request(s) per refresh (derive_periods; plus 1 week request a day to learn the week's first day), budget 100 per 15m, refresh every 7m39s, max_data_age 20m\n" +
+				"    the budget stretches refresh_interval 5m to 7m39s: 51 requests x (15m / 5m) = 153 per window, more than requests_per_window 100\n",
 		},
 		{
 			name:    "missing ca_file",
@@ -76,7 +95,7 @@ accounts:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, logs := captureOutput(t)
-			addr := freeAddr(t)
+			addr := promtest.FreePort(t)
 			code := run(append([]string{"--config.check", "--web.listen-address=" + addr}, tt.args...), make(chan os.Signal, 1))
 			if code != tt.code {
 				t.Errorf("run returned %d, want %d; log:\n%s", code, tt.code, logs.String())

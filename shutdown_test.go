@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
 
 // stackHas reports whether any goroutine's stack holds s.
@@ -137,8 +139,8 @@ func TestListenTCPAndVsock(t *testing.T) {
 	_, _, cfg := supportSetup(t)
 	for _, order := range [][2]bool{{true, false}, {false, true}} {
 		_, logs := captureOutput(t)
-		tcp := freeAddr(t)
-		_, port, _ := net.SplitHostPort(freeAddr(t))
+		tcp := promtest.FreePort(t)
+		_, port, _ := net.SplitHostPort(promtest.FreePort(t))
 		vs := "--web.listen-address=vsock://:" + port
 		args := []string{"--config.file=" + cfg, "--web.listen-address=" + tcp}
 		if order[1] {

@@ -13,7 +13,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	promconfig "github.com/prometheus/common/config"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
@@ -310,43 +309,76 @@ func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
 	ch <- prometheus.MustNewConstMetric(budgetDesc, prometheus.GaugeValue, float64(s.perWindow), s.name)
 	ch <- prometheus.MustNewConstMetric(intervalDesc, prometheus.GaugeValue, s.interval.Seconds(), s.name)
 	today := voicetrends.DateIn(now, s.location)
-	// One allocation for all of the account's samples rather than one each.
-	pool := make([]gauge, 0, len(s.targets)*(2+2*(1+len(figureMetrics))))
-	emit := func(desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
-		if len(pool) == cap(pool) {
-			// A new chunk, never a grown copy: samples already sent may be being written.
-			pool = make([]gauge, 0, 64)
-		}
-		pool = append(pool, gauge{desc: desc, labels: labels, value: v})
-		ch <- &pool[len(pool)-1]
-	}
 	for i := range s.targets {
-		t := &s.targets[i]
-		if !t.attempted {
-			continue
+		for _, m := range s.targets[i].metrics(s, today, now) {
+			ch <- m
 		}
-		emit(refreshSuccessDesc, t.healthLabels, boolValue(t.lastOK))
+	}
+}
+
+// scrapeKey is what a target's metrics depend on beyond the target itself.
+type scrapeKey struct {
+	location  *time.Location
+	today     voicetrends.Date
+	withdrawn bool
+}
+
+// scraped is a target's metrics as built for one scrapeKey.
+type scraped struct {
+	key     scrapeKey
+	metrics []prometheus.Metric
+}
+
+// scrapeCache holds a target's metrics between scrapes. A target that
+// changes gets a new cache, so a scrape rebuilds only the targets refreshed
+// since the last one, or all of them after a local midnight: building const
+// metrics costs more than serving them (see BenchmarkScrapeVersusPlain).
+type scrapeCache struct{ p atomic.Pointer[scraped] }
+
+// metrics returns the target's metrics as seen on today at now, built
+// with MustNewConstMetric, or taken from its cache.
+func (t *target) metrics(s *accountSnapshot, today voicetrends.Date, now time.Time) []prometheus.Metric {
+	if !t.attempted {
+		return nil
+	}
+	key := scrapeKey{s.location, today, !t.lastSuccess.IsZero() && now.Sub(t.lastSuccess) > s.maxAge}
+	if t.cache != nil {
+		if c := t.cache.p.Load(); c != nil && c.key == key {
+			return c.metrics
+		}
+	}
+	var out []prometheus.Metric
+	for vi, p := range t.periods {
+		period := string(p)
+		out = append(out, prometheus.MustNewConstMetric(refreshSuccessDesc, prometheus.GaugeValue, boolValue(t.lastOK), s.name, t.phone, period))
 		if t.lastSuccess.IsZero() {
 			continue
 		}
-		emit(lastSuccessDesc, t.healthLabels, float64(t.lastSuccess.UnixNano())/1e9)
-		if now.Sub(t.lastSuccess) > s.maxAge {
+		out = append(out, prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(t.lastSuccess.UnixNano())/1e9, s.name, t.phone, period))
+		if key.withdrawn || vi >= len(t.buckets) {
 			continue // too old to pass for the present: withdrawn
 		}
-		// Windows are chosen now, not at refresh time, so that a bucket
-		// never passes for the current period after its period has ended.
-		cur, prev := window.Select(t.period, today, s.location, t.buckets)
+		// Windows are chosen at scrape time, not at refresh time, so that a
+		// bucket never passes for the current period after its period has ended.
+		cur, prev := window.Select(p, today, s.location, t.buckets[vi])
 		for w, b := range [2]*voicetrends.Bucket{cur, prev} {
 			if b == nil {
 				continue
 			}
-			labels := t.figureLabels[w]
-			emit(periodStartDesc, labels, float64(b.Start.Unix()))
+			win := windowNames[w]
+			out = append(out, prometheus.MustNewConstMetric(periodStartDesc, prometheus.GaugeValue, float64(b.Start.Unix()), s.name, t.phone, period, win))
 			for _, f := range figureMetrics {
 				if v, ok := b.Get(f.figure); ok {
-					emit(f.desc, labels, f.convert(v))
+					out = append(out, prometheus.MustNewConstMetric(f.desc, prometheus.GaugeValue, f.convert(v), s.name, t.phone, period, win))
 				}
 			}
 		}
 	}
+	if t.cache != nil {
+		t.cache.p.Store(&scraped{key, out})
+	}
+	return out
 }
+
+// windowNames are the window label values, current first.
+var windowNames = [2]string{window.Current, window.Previous}

@@ -53,7 +53,7 @@ func (e *Exporter) Status() []AccountStatus {
 				t := &s.targets[i]
 				if t.attempted && !t.lastOK {
 					st.Failing = append(st.Failing, TargetStatus{
-						Phone: t.phone, Period: string(t.period), LastError: t.lastError,
+						Phone: t.phone, Period: t.periodLabel(), LastError: t.lastError,
 						LastAttempt: t.lastAttempt, LastSuccess: t.lastSuccess,
 					})
 				}

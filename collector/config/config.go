@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -62,6 +63,15 @@ type Account struct {
 	Window            model.Duration       `yaml:"window,omitempty"`
 	RefreshInterval   model.Duration       `yaml:"refresh_interval,omitempty"`
 	MaxDataAge        model.Duration       `yaml:"max_data_age,omitempty"`
+	// DerivePeriods makes a target (account, phone): one day request serves
+	// every period, the week and month summed from daily buckets.
+	DerivePeriods bool `yaml:"derive_periods,omitempty"`
+	// WeekStart names the first day of VoiceTrends' weeks (e.g. sunday), so
+	// that derive_periods need not learn it from the API.
+	WeekStart string `yaml:"week_start,omitempty"`
+
+	// WeekStartDay is WeekStart parsed; nil when it is to be learned. Set by Load.
+	WeekStartDay *time.Weekday `yaml:"-"`
 
 	// Location is Timezone loaded; set by Load.
 	Location *time.Location `yaml:"-"`
@@ -71,13 +81,6 @@ type Account struct {
 
 // Secret returns the account's password, read from password_file where one is set.
 func (a *Account) Secret() string { return a.secret }
-
-// WithSecret returns a copy of a whose password is s; for in-process
-// configurations such as demo mode, which have no file to read.
-func (a Account) WithSecret(s string) Account {
-	a.secret = s
-	return a
-}
 
 // Load reads and validates the file at path.
 func Load(path string) (*Config, error) {
@@ -109,7 +112,7 @@ func Parse(content []byte, dir string) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(content))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil {
-		if errors.Is(err, errEOF) || err.Error() == "EOF" {
+		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("1: the file is empty: list at least one account under accounts")
 		}
 		if msg := err.Error(); !strings.HasPrefix(msg, "yaml: ") {
@@ -130,7 +133,6 @@ func Parse(content []byte, dir string) (*Config, error) {
 }
 
 var (
-	errEOF      = errors.New("EOF")
 	badDuration = regexp.MustCompile(`not a valid duration string: "([^"]*)"`)
 )
 
@@ -337,7 +339,28 @@ func (a *Account) validate(dir string) *fieldError {
 	if a.MaxDataAge < a.RefreshInterval {
 		return fieldErr("max_data_age", "%s is shorter than refresh_interval %s: figures would vanish between two refreshes", a.MaxDataAge, a.RefreshInterval)
 	}
+	a.WeekStartDay = nil
+	if a.WeekStart != "" {
+		if !a.DerivePeriods {
+			return fieldErr("week_start", "is only used with derive_periods: true: set derive_periods or remove week_start")
+		}
+		wd, ok := parseWeekday(a.WeekStart)
+		if !ok {
+			return fieldErr("week_start", "unknown day %q: use a weekday name such as sunday or monday", a.WeekStart)
+		}
+		a.WeekStartDay = &wd
+	}
 	return nil
+}
+
+// parseWeekday reads a weekday name in any case.
+func parseWeekday(s string) (time.Weekday, bool) {
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if strings.EqualFold(s, d.String()) {
+			return d, true
+		}
+	}
+	return 0, false
 }
 
 // fieldPath splits "phones[1]" into "phones", 1 for lineOf.
