@@ -259,7 +259,7 @@ func TestBackfillPrometheusEndToEnd(t *testing.T) {
 			expect("voicetrends_calls", calls, at(d, 12), voicetrends.PeriodWeek, d.AddDays(-7))
 		}
 		if !d.Before(from.AddMonths(1)) { // the month before d's was fetched
-			expect("voicetrends_calls", calls, at(d, 12), voicetrends.PeriodMonth, d.AddMonths(0).AddDays(-1))
+			expect("voicetrends_calls", calls, at(d, 12), voicetrends.PeriodMonth, d.FirstOfMonth().AddDays(-1))
 		}
 		checked++
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
 
 func TestSimulatorCommandFaultFlags(t *testing.T) {
@@ -21,7 +23,7 @@ func TestSimulatorCommandFaultFlags(t *testing.T) {
 			{"--credential-uses=-1", "must not be negative"},
 		} {
 			_, logs := captureOutput(t)
-			addr := freeAddr(t)
+			addr := promtest.FreePort(t)
 			if code := run([]string{"simulator", "--listen-address=" + addr, c.flag}, make(chan os.Signal, 1)); code != 1 {
 				t.Errorf("%s: exit %d, want 1", c.flag, code)
 			}
@@ -33,7 +35,7 @@ func TestSimulatorCommandFaultFlags(t *testing.T) {
 	})
 	t.Run("switches reach the simulator", func(t *testing.T) {
 		captureOutput(t)
-		addr := freeAddr(t)
+		addr := promtest.FreePort(t)
 		signals := make(chan os.Signal, 1)
 		done := make(chan int, 1)
 		// A 401 storm that never ends.

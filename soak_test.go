@@ -30,6 +30,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
 
 var (
@@ -102,7 +104,7 @@ func TestSoak(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	simAddr, webAddr := freeAddr(t), freeAddr(t)
+	simAddr, webAddr := promtest.FreePort(t), promtest.FreePort(t)
 	sim := startProcess(t, bin, filepath.Join(dir, "simulator.log"), append([]string{"simulator", "--listen-address=" + simAddr}, soakSimulatorFlags...)...)
 	waitHTTP(t, "http://"+simAddr+"/auth")
 	cfg := filepath.Join(dir, "voicetrends.yml")

@@ -31,9 +31,11 @@ const (
 	exporterPackage = "github.com/voicetrends/voicetrends_exporter"
 )
 
-// TestE2EStack builds the exporter, runs it in demo mode with a real Prometheus
-// scraping it every 2s under the job name "voicetrends" and evaluating the shipped
-// prometheus/rules.yml, lints a real scrape with `promtool check metrics`, then runs
+// TestE2EStack builds the exporter, runs it in demo mode, lints a real scrape with
+// `promtool check metrics`, imports eight days of synthetic history of the demo
+// account (importHistory) so that queries a week back have data, starts a real
+// Prometheus on it scraping the exporter every 2s under the job name "voicetrends"
+// and evaluating the shipped prometheus/rules.yml, then runs
 // every dashboard query (variables filled in with real values), every variable
 // query and every recording rule, failing on an empty result. It retries until the
 // data is in or e2eWait is over.
@@ -44,7 +46,12 @@ func TestE2EStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
+	defer cancel()
+	promtest.CheckMetrics(t, waitForScrape(ctx, t, exporter, exited))
+	history := importHistory(t, exporter, time.Now())
 	srv := promtest.Start(t, promtest.Options{
+		StoragePath: history,
 		Config: fmt.Sprintf(`global:
   scrape_interval: 2s
   scrape_timeout: 2s
@@ -58,10 +65,6 @@ scrape_configs:
 `, rules, exporter),
 		ExtraArgs: []string{"--log.level=warn"},
 	})
-	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
-	defer cancel()
-
-	promtest.CheckMetrics(t, waitForScrape(ctx, t, exporter, exited))
 
 	prom := &promAPI{srv: srv}
 	number := waitForNumber(ctx, t, prom)
@@ -404,7 +407,7 @@ func (p *promAPI) rulesHealthy(ctx context.Context) error {
 	if len(bad) > 0 {
 		return fmt.Errorf("%s", strings.Join(bad, "; "))
 	}
-	for _, want := range []string{"VoiceTrendsTransferRateHigh", "account:voicetrends_calls:sum"} {
+	for _, want := range []string{"VoiceTrendsTransferRateHigh", "VoiceTrendsCallsBelowUsual", "account:voicetrends_calls:sum", "phone:voicetrends_calls:increase1h_usual"} {
 		if !slices.Contains(names, want) {
 			return fmt.Errorf("rule %s not loaded; rules loaded: %v", want, names)
 		}

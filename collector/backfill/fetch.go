@@ -179,7 +179,7 @@ func (f *fetcher) run(ctx context.Context) {
 			var zone *window.ZoneMismatchError
 			switch {
 			case fatal != nil:
-			case isUnauthorized(err):
+			case voicetrends.IsUnauthorized(err):
 				fatal = fmt.Errorf("login refused, skipping the account's other targets: %w", err)
 				err = fatal
 			case errors.As(err, &zone):
@@ -255,11 +255,11 @@ func (f *fetcher) volume(ctx context.Context, req voicetrends.VolumeRequest, spl
 			continue
 		}
 		if until, ok := voicetrends.NextLogin(err); ok {
-			if isUnauthorized(err) {
+			if voicetrends.IsUnauthorized(err) {
 				return nil, err
 			}
 			wait = until.Sub(f.clock.Now())
-		} else if isUnauthorized(err) || voicetrends.IsBadRequest(err) || bodyTooLarge(err) || splittable && tooLarge(err) {
+		} else if voicetrends.IsUnauthorized(err) || voicetrends.IsBadRequest(err) || errors.Is(err, voicetrends.ErrBodyTooLarge) || splittable && tooLarge(err) {
 			return nil, err
 		}
 		if transient++; transient >= maxTransient {
@@ -276,18 +276,12 @@ func (f *fetcher) volume(ctx context.Context, req voicetrends.VolumeRequest, spl
 	}
 }
 
-func isUnauthorized(err error) bool { return voicetrends.IsUnauthorized(err) }
-
 // tooLarge reports whether the API refused a range in a way that a shorter
 // range may cure: a 400, a body over the client's limit, or a timeout.
 func tooLarge(err error) bool {
-	if voicetrends.IsBadRequest(err) || bodyTooLarge(err) {
+	if voicetrends.IsBadRequest(err) || errors.Is(err, voicetrends.ErrBodyTooLarge) {
 		return true
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
 }
-
-// bodyTooLarge reports whether the client refused an answer over
-// voicetrends.MaxBodyBytes; the client has no sentinel error for it.
-func bodyTooLarge(err error) bool { return errors.Is(err, voicetrends.ErrBodyTooLarge) }

@@ -30,7 +30,7 @@ func Spans(p voicetrends.Period, today voicetrends.Date) (current, previous Span
 	case voicetrends.PeriodWeek:
 		return Span{today.AddDays(-6), today}, Span{today.AddDays(-13), today.AddDays(-7)}
 	case voicetrends.PeriodMonth:
-		first := today.AddMonths(0)
+		first := today.FirstOfMonth()
 		last := today.AddMonths(-1)
 		return Span{first, first}, Span{last, last}
 	default:
@@ -71,7 +71,7 @@ func NextRollover(p voicetrends.Period, now time.Time, loc *time.Location, weekS
 	next := voicetrends.PeriodDay.Next(today)
 	switch p {
 	case voicetrends.PeriodMonth:
-		next = p.Next(today.AddMonths(0))
+		next = p.Next(today.FirstOfMonth())
 	case voicetrends.PeriodWeek:
 		if weekStart != nil && p.Next(*weekStart).After(today) {
 			next = p.Next(*weekStart)
