@@ -108,7 +108,7 @@ func runBackfill(configFile string, f *backfillFlags, logger log.Logger) int {
 // writes the file. The output goes to a temporary file beside it, renamed
 // into place at the end, so that a failed run leaves no half file.
 func (f *backfillFlags) run(configFile string, logger log.Logger) error {
-	opts, err := f.options(time.Now())
+	opts, err := f.options(sysClock.Now())
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func (f *backfillFlags) run(configFile string, logger log.Logger) error {
 		defer close(reported)
 		progress.Report(reportCtx, stderr, isTerminal(stderr), logger, 200*time.Millisecond, 30*time.Second)
 	}()
-	res, err := plan.Fetch(ctx, backfill.FetchOptions{Config: cfg, Logger: logger, Progress: progress})
+	res, err := plan.Fetch(ctx, backfill.FetchOptions{Config: cfg, Logger: logger, Progress: progress, Clock: sysClock})
 	endReport()
 	<-reported
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 
@@ -24,8 +25,8 @@ const demoRefreshInterval = 2 * time.Minute
 
 // startDemo serves the simulator on a loopback port and returns a
 // configuration of its demo accounts.
-func startDemo(logger log.Logger) (*config.Config, func(), error) {
-	server, baseURL, accounts, err := startSimulator("127.0.0.1:0")
+func startDemo(logger log.Logger, clk clock.Clock) (*config.Config, func(), error) {
+	server, baseURL, accounts, err := startSimulator("127.0.0.1:0", clk)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -63,7 +64,7 @@ func demoConfig(baseURL string, accounts []simulator.Account) (*config.Config, e
 func runSimulator(address string, logger log.Logger, signals chan os.Signal) int {
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
-	server, baseURL, accounts, err := startSimulator(address)
+	server, baseURL, accounts, err := startSimulator(address, sysClock)
 	if err != nil {
 		level.Error(logger).Log("msg", "cannot start the simulator; pick another --listen-address", "err", err)
 		return 1
@@ -79,14 +80,14 @@ func runSimulator(address string, logger log.Logger, signals chan os.Signal) int
 	return 0
 }
 
-// startSimulator serves the simulator with the demo accounts on address.
-func startSimulator(address string) (*http.Server, string, []simulator.Account, error) {
+// startSimulator serves the simulator with the demo accounts on address, on clk.
+func startSimulator(address string, clk clock.Clock) (*http.Server, string, []simulator.Account, error) {
 	ln, err := net.Listen("tcp", address)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("listening for the simulator: %w", err)
 	}
 	accounts := simulator.DemoAccounts()
-	server := &http.Server{Handler: simulator.New(simulator.Options{Accounts: accounts, Seed: 1}), ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{Handler: simulator.New(simulator.Options{Accounts: accounts, Seed: 1, Now: clk.Now}), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = server.Serve(ln) }()
 	return server, "http://" + ln.Addr().String() + "/", accounts, nil
 }

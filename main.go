@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +23,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"github.com/mdlayher/vsock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -32,6 +35,7 @@ import (
 
 	"github.com/voicetrends/voicetrends_exporter/collector"
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 const (
@@ -42,10 +46,18 @@ const (
 	shutdownTimeout = 8 * time.Second
 )
 
+// idleTimeout closes keep-alive connections idle this long: longer than the
+// usual scrape intervals, so that a scraper keeps its connection, but no
+// client can hold connections open for ever. A variable for the tests.
+var idleTimeout = 2 * time.Minute
+
 // stdout and stderr are where run writes; tests swap them to read what it says.
+// sysClock is the time of the exporter, the demo's simulator and the backfill;
+// tests pin it so that they reason about a chosen "today".
 var (
-	stdout io.Writer = os.Stdout
-	stderr io.Writer = os.Stderr
+	stdout   io.Writer   = os.Stdout
+	stderr   io.Writer   = os.Stderr
+	sysClock clock.Clock = clock.Real{}
 )
 
 func main() { os.Exit(run(os.Args[1:], make(chan os.Signal, 1))) }
@@ -63,7 +75,9 @@ func run(args []string, signals chan os.Signal) int {
 	serve := app.Command("serve", "Poll the API and serve the figures on /metrics (the default).").Default()
 	configCheck := serve.Flag("config.check", "Validate the configuration file, then exit 0 (valid) or 1.").Bool()
 	demo := serve.Flag("demo", "Serve synthetic data from an in-process API simulator; needs no account or config file.").Bool()
+	demoStart := serve.Flag("demo.start-time", "With --demo: start the demo's clock at this RFC 3339 instant instead of now (e.g. 2026-11-01T05:59:00Z, to watch a rollover).").String()
 	telemetryPath := serve.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	maxRequests := serve.Flag("web.max-requests", "Maximum number of parallel scrape requests; more get 503. Use 0 to disable.").Default("40").Int()
 	webFlags := kingpinflag.AddFlags(serve, defaultAddress)
 
 	backfill := app.Command("backfill", "Write the history of every target as OpenMetrics for promtool tsdb create-blocks-from openmetrics.")
@@ -89,6 +103,10 @@ func run(args []string, signals chan os.Signal) int {
 		fmt.Fprintf(stderr, "%s: %v; try --help\n", exporterName, err)
 		return 2
 	}
+	if *maxRequests < 0 {
+		fmt.Fprintf(stderr, "%s: --web.max-requests=%d: use 0 (no limit) or more; try --help\n", exporterName, *maxRequests)
+		return 2
+	}
 	base := newLogger(*logLevel, *logFormat)
 	logger := log.With(base, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
 	// exporter-toolkit logs through slog; the bridge adds its own time and caller.
@@ -103,8 +121,17 @@ func run(args []string, signals chan os.Signal) int {
 
 	var cfg *config.Config
 	var cleanup func()
+	clk := sysClock
+	if *demoStart != "" {
+		start, err := time.Parse(time.RFC3339, *demoStart)
+		if err != nil || !*demo {
+			fmt.Fprintf(stderr, "%s: --demo.start-time=%q: give --demo and an RFC 3339 time such as 2026-11-01T05:59:00Z; try --help\n", exporterName, *demoStart)
+			return 2
+		}
+		clk = clock.StartingAt(start)
+	}
 	if *demo {
-		cfg, cleanup, err = startDemo(logger)
+		cfg, cleanup, err = startDemo(logger, clk)
 		if err != nil {
 			level.Error(logger).Log("msg", "starting the demo simulator", "err", err)
 			return 1
@@ -122,10 +149,9 @@ func run(args []string, signals chan os.Signal) int {
 		if *demo {
 			name = "demo"
 		}
-		fmt.Fprintf(stdout, "%s: configuration is valid: %d account(s)\n", name, len(cfg.Accounts))
-		return 0
+		return checkConfig(cfg, name, *webFlags.WebConfigFile, logger)
 	}
-	return serveMetrics(cfg, *configFile, *demo, *telemetryPath, webFlags, logger, slogger, signals)
+	return serveMetrics(cfg, *configFile, *demo, clk, *telemetryPath, *maxRequests, webFlags, logger, slogger, signals)
 }
 
 // newLogger logs with go-kit/log as the design asks, filtered by level.
@@ -142,13 +168,13 @@ func newLogger(lvl, format string) log.Logger {
 // slogLevels maps --log.level for exporter-toolkit, which logs through slog.
 var slogLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
 
-func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPath string, webFlags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, signals chan os.Signal) int {
+func serveMetrics(cfg *config.Config, configFile string, demo bool, clk clock.Clock, telemetryPath string, maxRequests int, webFlags *web.FlagConfig, logger log.Logger, slogger *slog.Logger, signals chan os.Signal) int {
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 	if err := web.Validate(*webFlags.WebConfigFile); err != nil {
 		level.Error(logger).Log("msg", "invalid --web.config.file; fix it and start again", "err", err)
 		return 1
 	}
-	exporter := collector.New(collector.Options{Logger: logger})
+	exporter := collector.New(collector.Options{Logger: logger, Clock: clk})
 	if err := exporter.Apply(cfg); err != nil {
 		level.Error(logger).Log("msg", "invalid configuration; fix it and start again", "err", err)
 		return 1
@@ -160,16 +186,18 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 		return 1
 	}
 	exporter.Start()
-	// One deadline for the whole shutdown: HTTP first, then requests in flight.
-	var deadline time.Time
-	defer func() {
-		if deadline.IsZero() {
-			deadline = time.Now().Add(shutdownTimeout)
-		}
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		defer cancel()
-		exporter.Shutdown(ctx)
-	}()
+	// One deadline for the whole shutdown, from the signal on: the HTTP server
+	// and the pollers stop side by side, so that no request starts after it.
+	exporterDone := make(chan struct{})
+	stopExporter := sync.OnceFunc(func() {
+		deadline := time.Now().Add(shutdownTimeout)
+		go func() {
+			defer close(exporterDone)
+			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			defer cancel()
+			exporter.Shutdown(ctx)
+		}()
+	})
 	safe := config.NewSafe(cfg, nil)
 
 	registry := prometheus.NewRegistry()
@@ -179,13 +207,19 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	reloads := make(chan chan error)
-	// stopping closes once the loop below takes no more reloads, so that a
-	// reload request then in flight is answered instead of holding up shutdown.
+	// stopping closes once no more reloads are taken, so that a reload
+	// request then waiting is answered instead of holding up shutdown.
 	stopping := make(chan struct{})
 	stopReloads := sync.OnceFunc(func() { close(stopping) })
-	defer stopReloads()
-	mux := newMux(registry, exporter, telemetryPath, reloads, stopping, logger)
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	reloaderDone := make(chan struct{})
+	defer func() {
+		stopExporter() // first: it cuts short a reload waiting for a poller
+		stopReloads()
+		<-reloaderDone
+		<-exporterDone
+	}()
+	mux := newMux(registry, exporter, telemetryPath, maxRequests, reloads, stopping, logger)
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout}
 
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
@@ -210,25 +244,41 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 		}
 		return err
 	}
+	// Reloads run one at a time beside the signal loop, so that SIGTERM is
+	// heard during one (and cuts it short through the exporter's shutdown).
+	go func() {
+		defer close(reloaderDone)
+		for {
+			select {
+			case reply := <-reloads:
+				reply <- reload()
+			case <-stopping:
+				return
+			}
+		}
+	}()
 	for {
 		select {
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
-				_ = reload()
+				go func() {
+					select {
+					case reloads <- make(chan error, 1):
+					case <-stopping:
+					}
+				}()
 				continue
 			}
 			level.Info(logger).Log("msg", "shutting down", "signal", sig)
+			stopExporter()
 			stopReloads()
-			deadline = time.Now().Add(shutdownTimeout)
-			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 			err := server.Shutdown(ctx)
 			cancel()
 			if err != nil {
 				level.Warn(logger).Log("msg", "HTTP server did not stop cleanly", "err", err)
 			}
 			return 0
-		case reply := <-reloads:
-			reply <- reload()
 		case err := <-serveErr:
 			if !errors.Is(err, http.ErrServerClosed) {
 				level.Error(logger).Log("msg", "cannot serve HTTP", "err", err)
@@ -239,36 +289,52 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, telemetryPat
 	}
 }
 
-// listen binds every --web.listen-address; with --web.systemd-socket it
-// returns no listeners and exporter-toolkit takes systemd's.
+// listen binds every --web.listen-address, vsock ones included, closing
+// what it opened when one fails; with --web.systemd-socket it returns no
+// listeners and exporter-toolkit takes systemd's.
 func listen(flags *web.FlagConfig) ([]net.Listener, error) {
 	if flags.WebSystemdSocket != nil && *flags.WebSystemdSocket {
 		return nil, nil
 	}
 	var listeners []net.Listener
 	for _, address := range *flags.WebListenAddresses {
-		if strings.HasPrefix(address, "vsock://") {
-			return nil, nil // exporter-toolkit's own listener knows vsock
-		}
-		l, err := net.Listen("tcp", address)
+		l, err := listenOne(address)
 		if err != nil {
 			for _, open := range listeners {
 				_ = open.Close()
 			}
-			return nil, err
+			return nil, fmt.Errorf("listening on %s: %w", address, err)
 		}
 		listeners = append(listeners, l)
 	}
 	return listeners, nil
 }
 
-func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemetryPath string, reloads chan chan error, stopping <-chan struct{}, logger log.Logger) *http.ServeMux {
+// listenOne binds a TCP address or, as exporter-toolkit reads them, a
+// vsock://:port address.
+func listenOne(address string) (net.Listener, error) {
+	if !strings.HasPrefix(address, "vsock://") {
+		return net.Listen("tcp", address)
+	}
+	u, err := url.Parse(address)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.ParseUint(u.Port(), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("want vsock://:port: %w", err)
+	}
+	return vsock.Listen(uint32(port), nil)
+}
+
+func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemetryPath string, maxRequests int, reloads chan chan error, stopping <-chan struct{}, logger log.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(telemetryPath, promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 		ErrorLog:            promhttpLogger{logger},
 		ErrorHandling:       promhttp.ContinueOnError,
-		MaxRequestsInFlight: 10,
+		MaxRequestsInFlight: maxRequests,
 		Registry:            registry,
+		EnableOpenMetrics:   true, // when the scraper asks for it
 	}))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy.") })
 	mux.Handle("/-/ready", exporter.ReadyHandler())
@@ -292,22 +358,7 @@ func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemet
 		fmt.Fprintln(w, "Configuration reloaded.")
 	})
 	if telemetryPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "VoiceTrends Exporter",
-			Description: "Prometheus exporter for Plum Voice VoiceTrends call volume",
-			Version:     version.Info(),
-			Profiling:   "false", // no pprof handlers are served
-			Links: []web.LandingLinks{
-				{Address: telemetryPath, Text: "Metrics"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-			},
-		})
-		if err != nil {
-			level.Warn(logger).Log("msg", "serving no landing page", "err", err)
-		} else {
-			mux.Handle("/", landing)
-		}
+		mux.Handle("/", landingHandler(exporter, telemetryPath, exporter.Now, logger))
 	}
 	return mux
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -9,7 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +22,8 @@ import (
 
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock/clocktest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 
@@ -49,20 +50,6 @@ func captureOutput(t *testing.T) (out, logs *promtest.Buffer) {
 	stdout, stderr = out, logs
 	t.Cleanup(func() { stdout, stderr = oldOut, oldErr })
 	return out, logs
-}
-
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatalf("closing the probe listener: %v", err)
-	}
-	return addr
 }
 
 func assertNotListening(t *testing.T, addr string) {
@@ -95,11 +82,23 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// pinClock runs the program at the tests' "now" (clocktest: the wall clock,
+// or VOICETRENDS_TEST_NOW) until the test ends, and returns that clock.
+func pinClock(t *testing.T) clock.Clock {
+	t.Helper()
+	c := clocktest.Clock(t)
+	old := sysClock
+	sysClock = c
+	t.Cleanup(func() { sysClock = old })
+	return c
+}
+
 // fakeAPI serves the simulator, with a hook that runs before each request
 // (it may block, to hold a request in flight) and one after it.
 type fakeAPI struct {
-	sim *simulator.Simulator
-	url string
+	sim   *simulator.Simulator
+	url   string
+	clock clock.Clock // the program's and the simulator's
 
 	mu     sync.Mutex
 	before func(*http.Request)
@@ -115,7 +114,8 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		}
 		return l
 	}
-	f := &fakeAPI{sim: simulator.New(simulator.Options{Seed: 7, Accounts: []simulator.Account{
+	clk := pinClock(t)
+	f := &fakeAPI{clock: clk, sim: simulator.New(simulator.Options{Seed: 7, Now: clk.Now, Accounts: []simulator.Account{
 		{Tool: voicetrends.ToolDev, Login: "acme-support", Password: supportPassword,
 			Phones: []string{"+18005550100", "+18005550101"}, TimeZone: loc("America/New_York")},
 		{Tool: voicetrends.ToolFusePlus, Login: "acme-sales", Password: salesPassword,
@@ -179,12 +179,13 @@ func isVolume(r *http.Request) bool { return strings.Contains(r.URL.Path, "/volu
 type account struct {
 	name, tool, login string
 	periods           string // YAML flow list
+	timezone          string // the simulator's zone of the login
 }
 
 var (
-	support = account{"support", "dev", "acme-support", "[day]"}
-	sales   = account{"sales", "fuseplus", "acme-sales", "[day]"}
-	ops     = account{"ops", "insight", "acme-ops", "[day]"}
+	support = account{"support", "dev", "acme-support", "[day]", "America/New_York"}
+	sales   = account{"sales", "fuseplus", "acme-sales", "[day]", "Europe/London"}
+	ops     = account{"ops", "insight", "acme-ops", "[day]", "America/Chicago"}
 )
 
 // writeConfig writes a configuration of accounts to path, each reading its
@@ -194,8 +195,8 @@ func writeConfig(t *testing.T, path, baseURL string, accounts ...account) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "base_url: %q\naccounts:\n", baseURL)
 	for _, a := range accounts {
-		fmt.Fprintf(&b, "  - name: %s\n    tool: %s\n    login: %s\n    password_file: %s.pw\n    phones: [ALL]\n    periods: %s\n",
-			a.name, a.tool, a.login, a.name, a.periods)
+		fmt.Fprintf(&b, "  - name: %s\n    tool: %s\n    login: %s\n    password_file: %s.pw\n    phones: [ALL]\n    periods: %s\n    timezone: %s\n",
+			a.name, a.tool, a.login, a.name, a.periods, a.timezone)
 	}
 	writeFile(t, path, b.String())
 }
@@ -207,7 +208,6 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// testDir returns a directory holding each account's password file.
 // supportSetup starts a fake API and writes a config of the support account
 // for it into a new test directory.
 func supportSetup(t *testing.T) (api *fakeAPI, dir, cfg string) {
@@ -218,6 +218,7 @@ func supportSetup(t *testing.T) (api *fakeAPI, dir, cfg string) {
 	return api, dir, cfg
 }
 
+// testDir returns a directory holding each account's password file.
 func testDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -226,6 +227,9 @@ func testDir(t *testing.T) string {
 	}
 	return dir
 }
+
+// listeningOn finds the address exporter-toolkit logs once it listens.
+var listeningOn = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
 
 // daemon is one run of the program in a goroutine.
 type daemon struct {
@@ -245,13 +249,13 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 	_, logs := captureOutput(t)
 	d := &daemon{
 		t:       t,
-		addr:    freeAddr(t),
 		signals: make(chan os.Signal, 4),
 		done:    make(chan int, 1),
 		logs:    logs,
 		client:  &http.Client{Timeout: waitBound},
 	}
-	args = append(args, "--web.listen-address="+d.addr)
+	// Port 0: the daemon binds a port of its own, and says which in its log.
+	args = append(args, "--web.listen-address=127.0.0.1:0")
 	go func() { d.done <- run(args, d.signals) }()
 	t.Cleanup(func() {
 		select {
@@ -273,13 +277,16 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 			t.Fatalf("run returned %d before serving; log:\n%s", code, logs.String())
 		default:
 		}
-		// Any answer, 401 included, means the server listens.
-		if resp, err := d.client.Get("http://" + d.addr + "/-/healthy"); err == nil {
-			_ = resp.Body.Close()
-			return d
+		if m := listeningOn.FindStringSubmatch(logs.String()); m != nil {
+			d.addr = m[1]
+			// Any answer, 401 included, means the server listens.
+			if resp, err := d.client.Get("http://" + d.addr + "/-/healthy"); err == nil {
+				_ = resp.Body.Close()
+				return d
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the daemon did not answer on %s; log:\n%s", d.addr, logs.String())
+			t.Fatalf("the daemon did not answer on the address it logged (%q); log:\n%s", d.addr, logs.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -414,7 +421,7 @@ func (s scrape) hasAccount(name string) bool {
 // day window, complete and so stable) for every number of login.
 func previousDayCalls(t *testing.T, api *fakeAPI, login string) float64 {
 	t.Helper()
-	yesterday := voicetrends.DateIn(time.Now(), api.sim.Location(login)).AddDays(-1)
+	yesterday := voicetrends.DateIn(api.clock.Now(), api.sim.Location(login)).AddDays(-1)
 	b := api.sim.Bucket(login, voicetrends.AllPhones, voicetrends.PeriodDay, yesterday)
 	v, ok := b.Get(voicetrends.Calls)
 	if !ok {
@@ -445,7 +452,7 @@ func TestBadInputExitsBeforeListening(t *testing.T) {
 		{
 			name:   "unknown key",
 			config: header + supportKeys + "    phone: [ALL]\n",
-			want:   []string{"bad.yml:7:", "field phone not found"},
+			want:   []string{"bad.yml:7:", `accounts[0]: unknown key \"phone\" (did you mean \"phones\"?)`},
 		},
 		{
 			name:   "bad timezone",
@@ -490,7 +497,7 @@ func TestBadInputExitsBeforeListening(t *testing.T) {
 			if tt.config != "" {
 				args = append(args, "--config.file="+writeTemp(t, dir, "bad.yml", tt.config))
 			}
-			addr := freeAddr(t)
+			addr := promtest.FreePort(t)
 			code := run(append(args, "--web.listen-address="+addr), make(chan os.Signal, 1))
 			if code != 1 {
 				t.Errorf("run returned %d, want 1", code)
@@ -544,7 +551,7 @@ func TestCommandLineExits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, logs := captureOutput(t)
-			addr := freeAddr(t)
+			addr := promtest.FreePort(t)
 			code := run(append(tt.args, "--web.listen-address="+addr), make(chan os.Signal, 1))
 			if code != tt.code {
 				t.Errorf("run returned %d, want %d; log:\n%s", code, tt.code, logs.String())
@@ -822,10 +829,19 @@ func TestReloadDuringShutdown(t *testing.T) {
 		_ = resp.Body.Close()
 		reloaded <- resp.StatusCode
 	}()
-	waitFor(t, "the reload request to wait for the daemon", func() bool {
-		buf := make([]byte, 1<<20)
-		// Under go test, package main's functions carry its import path.
-		return bytes.Contains(buf[:runtime.Stack(buf, true)], []byte("voicetrends_exporter.newMux.func"))
+	// SIGTERM cuts the reload short, while the API still holds its request:
+	// the late reload request is answered, or the daemon is gone first.
+	waitFor(t, "the reload request to be answered or the daemon to exit, with the API's request still held", func() bool {
+		if len(reloaded) > 0 {
+			return true
+		}
+		select {
+		case code := <-d.done:
+			d.done <- code
+			return true
+		default:
+			return false
+		}
 	})
 	close(release)
 	// A reload request that blocks the shutdown holds it up for shutdownTimeout.
@@ -840,8 +856,9 @@ func TestReloadDuringShutdown(t *testing.T) {
 	}
 	select {
 	case code := <-reloaded:
-		if code != http.StatusOK && code != http.StatusServiceUnavailable {
-			t.Errorf("the reload request during shutdown got %d, want 200 or 503", code)
+		// -1: refused, the server had stopped listening; also fine.
+		if code != http.StatusOK && code != http.StatusServiceUnavailable && code != -1 {
+			t.Errorf("the reload request during shutdown got %d, want 200, 503 or a refused connection", code)
 		}
 	case <-time.After(waitBound):
 		t.Errorf("the reload request during shutdown got no answer")

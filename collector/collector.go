@@ -13,7 +13,6 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	promconfig "github.com/prometheus/common/config"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
@@ -46,6 +45,11 @@ type Exporter struct {
 	mu       sync.Mutex // serialises Apply, Start and Shutdown
 	started  bool       // Start was called: Apply starts pollers at once
 	accounts atomic.Pointer[map[string]*account]
+
+	// closing ends when Shutdown begins, before it waits for Apply: from
+	// then on no poller starts a request and a reload stops waiting.
+	closing context.Context
+	close   context.CancelFunc
 }
 
 // account is one account's running parts. Its client and budget outlive a
@@ -59,7 +63,7 @@ type account struct {
 	instr    *instrumentation
 	snapshot atomic.Pointer[accountSnapshot]
 
-	stop   chan struct{}      // no new requests
+	stop   context.CancelFunc // no new requests
 	cancel context.CancelFunc // abort requests in flight
 	done   chan struct{}
 }
@@ -88,6 +92,7 @@ func New(opts Options) *Exporter {
 	}
 	empty := map[string]*account{}
 	e.accounts.Store(&empty)
+	e.closing, e.close = context.WithCancel(context.Background())
 	return e
 }
 
@@ -123,8 +128,10 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		next[ac.Name] = a
 		changed = append(changed, a)
 	}
+	// A shutdown cuts the wait short: it must not wait for a reload's.
 	ctx, cancel := context.WithTimeout(context.Background(), haltTimeout)
 	defer cancel()
+	defer context.AfterFunc(e.closing, cancel)()
 	for name, old := range current {
 		if next[name] != old {
 			old.halt(ctx)
@@ -139,7 +146,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			a.snapshot.Store(old.snapshot.Load())
 			a.budget.Set(a.cfg.RequestsPerWindow, time.Duration(a.cfg.Window))
 		}
-		if e.started {
+		if e.started && e.closing.Err() == nil {
 			e.start(a)
 		}
 	}
@@ -159,6 +166,11 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 	if err != nil {
 		return nil, fmt.Errorf("building the HTTP client from http_client: %w", err)
 	}
+	next := httpClient.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	httpClient.Transport = gateTransport{next}
 	return voicetrends.New(voicetrends.Config{
 		BaseURL:    cfg.BaseURL,
 		Tool:       ac.Tool,
@@ -168,7 +180,7 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 		Location:   ac.Location,
 		Now:        e.clock.Now,
 		Observer:   a.instr,
-		Limiter:    a.budget,
+		Limiter:    gatedBudget{a.budget},
 	})
 }
 
@@ -188,12 +200,15 @@ func (e *Exporter) Start() {
 }
 
 func (e *Exporter) start(a *account) {
-	ctx, cancel := context.WithCancel(context.Background())
-	a.stop, a.cancel, a.done = make(chan struct{}), cancel, make(chan struct{})
+	hard, cancel := context.WithCancel(context.Background())
+	soft, stop := context.WithCancel(hard)
+	unhook := context.AfterFunc(e.closing, stop)
+	a.stop, a.cancel, a.done = stop, cancel, make(chan struct{})
 	p := newPoller(a.cfg, a.client, a.budget, e.clock, log.With(e.logger, "account", a.cfg.Name), &a.snapshot)
 	go func() {
 		defer close(a.done)
-		p.run(ctx, a.stop)
+		defer unhook()
+		p.run(hard, soft)
 	}()
 }
 
@@ -203,7 +218,7 @@ func (a *account) halt(ctx context.Context) {
 	if a.stop == nil {
 		return // never started
 	}
-	close(a.stop)
+	a.stop()
 	select {
 	case <-a.done:
 	case <-ctx.Done():
@@ -213,8 +228,11 @@ func (a *account) halt(ctx context.Context) {
 	a.cancel()
 }
 
-// Shutdown stops every poller, letting requests in flight finish until ctx ends.
+// Shutdown stops every poller, letting requests in flight finish until ctx
+// ends. No request starts once it is called, and a reload in progress stops
+// waiting for the requests it halts.
 func (e *Exporter) Shutdown(ctx context.Context) {
+	e.close()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var wg sync.WaitGroup
@@ -287,46 +305,80 @@ func boolValue(b bool) float64 {
 // collect emits the snapshot's metrics as seen at now.
 func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(s.up), s.name)
+	ch <- prometheus.MustNewConstMetric(zoneMismatchDesc, prometheus.GaugeValue, boolValue(s.zoneErr != nil), s.name)
 	ch <- prometheus.MustNewConstMetric(budgetDesc, prometheus.GaugeValue, float64(s.perWindow), s.name)
 	ch <- prometheus.MustNewConstMetric(intervalDesc, prometheus.GaugeValue, s.interval.Seconds(), s.name)
 	today := voicetrends.DateIn(now, s.location)
-	// One allocation for all of the account's samples rather than one each.
-	pool := make([]gauge, 0, len(s.targets)*(2+2*(1+len(figureMetrics))))
-	emit := func(desc *prometheus.Desc, labels []*dto.LabelPair, v float64) {
-		if len(pool) == cap(pool) {
-			// A new chunk, never a grown copy: samples already sent may be being written.
-			pool = make([]gauge, 0, 64)
-		}
-		pool = append(pool, gauge{desc: desc, labels: labels, value: v})
-		ch <- &pool[len(pool)-1]
-	}
 	for i := range s.targets {
-		t := &s.targets[i]
-		if !t.attempted {
-			continue
+		for _, m := range s.targets[i].metrics(s, today, now) {
+			ch <- m
 		}
-		emit(refreshSuccessDesc, t.healthLabels, boolValue(t.lastOK))
+	}
+}
+
+// scrapeKey is what a target's metrics depend on beyond the target itself.
+type scrapeKey struct {
+	location  *time.Location
+	today     voicetrends.Date
+	withdrawn bool
+}
+
+// scraped is a target's metrics as built for one scrapeKey.
+type scraped struct {
+	key     scrapeKey
+	metrics []prometheus.Metric
+}
+
+// scrapeCache holds a target's metrics between scrapes. A target that
+// changes gets a new cache, so a scrape rebuilds only the targets refreshed
+// since the last one, or all of them after a local midnight: building const
+// metrics costs more than serving them (see BenchmarkScrapeVersusPlain).
+type scrapeCache struct{ p atomic.Pointer[scraped] }
+
+// metrics returns the target's metrics as seen on today at now, built
+// with MustNewConstMetric, or taken from its cache.
+func (t *target) metrics(s *accountSnapshot, today voicetrends.Date, now time.Time) []prometheus.Metric {
+	if !t.attempted {
+		return nil
+	}
+	key := scrapeKey{s.location, today, !t.lastSuccess.IsZero() && now.Sub(t.lastSuccess) > s.maxAge}
+	if t.cache != nil {
+		if c := t.cache.p.Load(); c != nil && c.key == key {
+			return c.metrics
+		}
+	}
+	var out []prometheus.Metric
+	for vi, p := range t.periods {
+		period := string(p)
+		out = append(out, prometheus.MustNewConstMetric(refreshSuccessDesc, prometheus.GaugeValue, boolValue(t.lastOK), s.name, t.phone, period))
 		if t.lastSuccess.IsZero() {
 			continue
 		}
-		emit(lastSuccessDesc, t.healthLabels, float64(t.lastSuccess.UnixNano())/1e9)
-		if now.Sub(t.lastSuccess) > s.maxAge {
+		out = append(out, prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(t.lastSuccess.UnixNano())/1e9, s.name, t.phone, period))
+		if key.withdrawn || vi >= len(t.buckets) {
 			continue // too old to pass for the present: withdrawn
 		}
-		// Windows are chosen now, not at refresh time, so that a bucket
-		// never passes for the current period after its period has ended.
-		cur, prev := window.Select(t.period, today, s.location, t.buckets)
+		// Windows are chosen at scrape time, not at refresh time, so that a
+		// bucket never passes for the current period after its period has ended.
+		cur, prev := window.Select(p, today, s.location, t.buckets[vi])
 		for w, b := range [2]*voicetrends.Bucket{cur, prev} {
 			if b == nil {
 				continue
 			}
-			labels := t.figureLabels[w]
-			emit(periodStartDesc, labels, float64(b.Start.Unix()))
+			win := windowNames[w]
+			out = append(out, prometheus.MustNewConstMetric(periodStartDesc, prometheus.GaugeValue, float64(b.Start.Unix()), s.name, t.phone, period, win))
 			for _, f := range figureMetrics {
 				if v, ok := b.Get(f.figure); ok {
-					emit(f.desc, labels, f.convert(v))
+					out = append(out, prometheus.MustNewConstMetric(f.desc, prometheus.GaugeValue, f.convert(v), s.name, t.phone, period, win))
 				}
 			}
 		}
 	}
+	if t.cache != nil {
+		t.cache.p.Store(&scraped{key, out})
+	}
+	return out
 }
+
+// windowNames are the window label values, current first.
+var windowNames = [2]string{window.Current, window.Previous}

@@ -96,6 +96,8 @@ var (
 		"1 when the target's latest refresh succeeded, 0 when it failed.", targetLabels, nil)
 	lastSuccessDesc = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",
 		"When the target's figures were last refreshed successfully, as a Unix timestamp.", targetLabels, nil)
+	zoneMismatchDesc = prometheus.NewDesc(namespace+"_timezone_mismatch",
+		"1 when the API's buckets do not start at midnight in the account's configured timezone: the figures are withheld until timezone is set to the account's zone in VoiceTrends.", accountLabel, nil)
 	budgetDesc = prometheus.NewDesc(namespace+"_budget_requests_per_window",
 		"Data requests this exporter may spend per API rate-limit window (requests_per_window).", accountLabel, nil)
 	intervalDesc = prometheus.NewDesc(namespace+"_refresh_interval_seconds",
@@ -126,7 +128,7 @@ var (
 
 // descs lists every descriptor the collector emits.
 func descs() []*prometheus.Desc {
-	out := []*prometheus.Desc{periodStartDesc, upDesc, refreshSuccessDesc, lastSuccessDesc, budgetDesc, intervalDesc, limitDesc, remainingDesc, resetDesc}
+	out := []*prometheus.Desc{periodStartDesc, upDesc, zoneMismatchDesc, refreshSuccessDesc, lastSuccessDesc, budgetDesc, intervalDesc, limitDesc, remainingDesc, resetDesc}
 	for _, f := range figureMetrics {
 		out = append(out, f.desc)
 	}

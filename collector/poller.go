@@ -27,86 +27,101 @@ type poller struct {
 	logger  log.Logger
 
 	targets  []target
-	interval time.Duration
+	plan     Plan
+	interval time.Duration // plan.Interval
 	up       bool
-	tried    bool // a refresh has finished, well or not
-	snapshot *atomic.Pointer[accountSnapshot]
-}
+	tried    bool  // a refresh has finished, well or not
+	zoneErr  error // the latest answer's buckets were not midnights in the configured zone
+	// lastError is the latest refresh error, scrubbed, and when it came.
+	lastError   string
+	lastErrorAt time.Time
+	snapshot    *atomic.Pointer[accountSnapshot]
 
-// EffectiveInterval stretches refresh to fit targets into perWindow requests
-// per window: targets x (window / interval) <= perWindow.
-func EffectiveInterval(refresh, win time.Duration, targets, perWindow int) time.Duration {
-	fit := time.Duration(float64(win) * float64(targets) / float64(perWindow))
-	return max(refresh, fit.Round(time.Second))
+	// weekStart is the week's first day for derive_periods: configured,
+	// learned from the API, or nil while unknown.
+	weekStart *time.Weekday
+	// weekNext is when the week's first day is next asked for.
+	weekNext time.Time
+	// weekErr is why the latest week request taught nothing, for logging once per change.
+	weekErr string
+	// holdReason is why the budget holds requests, for logging once per hold.
+	holdReason string
 }
 
 // newPoller builds a poller for cfg, keeping the state of targets that
 // carry over from a previous poller of the account.
 func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.Budget, clock clock.Clock, logger log.Logger, snap *atomic.Pointer[accountSnapshot]) *poller {
 	old := map[targetKey]target{}
-	up, tried := false, false
+	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap}
 	if prev := snap.Load(); prev != nil {
-		up, tried = prev.up, prev.tried
+		p.up, p.tried = prev.up, prev.tried
+		p.lastError, p.lastErrorAt = prev.lastError, prev.lastErrorAt
+		p.weekStart, p.weekNext = prev.weekStart, prev.weekNext
+		if prev.location.String() == cfg.Location.String() {
+			p.zoneErr = prev.zoneErr // a new timezone must show itself right first
+		} else {
+			p.weekStart, p.weekNext = nil, time.Time{} // learned in the old zone
+		}
 		for _, t := range prev.targets {
 			old[t.targetKey] = t
 		}
 	}
-	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap, up: up, tried: tried}
-	for _, phone := range cfg.Phones {
-		for _, period := range cfg.Periods {
-			k := targetKey{phone, period}
-			t, ok := old[k]
-			if !ok {
-				t = newTarget(cfg.Name, k)
-			}
-			p.targets = append(p.targets, t)
-		}
+	if cfg.WeekStartDay != nil {
+		p.weekStart = cfg.WeekStartDay
 	}
-	p.interval = EffectiveInterval(time.Duration(cfg.RefreshInterval), time.Duration(cfg.Window), len(p.targets), cfg.RequestsPerWindow)
+	today := voicetrends.DateIn(clock.Now(), cfg.Location)
+	for _, k := range targetKeys(cfg) {
+		t := newTarget(k, cfg.Periods)
+		if o, ok := old[k]; ok {
+			periods := t.periods
+			t = o
+			if k.period == "" {
+				// The periods may have changed: serve the new ones from the days kept.
+				t.periods = periods
+				p.derive(&t, today)
+			}
+		}
+		p.targets = append(p.targets, t)
+	}
+	p.plan = PlanFor(cfg)
+	p.interval = p.plan.Interval
 	p.publish()
 	return p
 }
 
-// maxAge is max_data_age, stretched to twice the effective interval when
-// the budget makes refreshes rarer than that: figures must not blink out
-// between two refreshes that come as often as the budget allows.
-func (p *poller) maxAge() time.Duration {
-	return max(time.Duration(p.cfg.MaxDataAge), 2*p.interval)
-}
+// maxAge is the plan's max_data_age, stretched with the interval.
+func (p *poller) maxAge() time.Duration { return p.plan.MaxDataAge }
 
 func (p *poller) publish() {
 	p.snapshot.Store(&accountSnapshot{
-		name:      p.cfg.Name,
-		location:  p.cfg.Location,
-		maxAge:    p.maxAge(),
-		perWindow: p.cfg.RequestsPerWindow,
-		interval:  p.interval,
-		up:        p.up,
-		tried:     p.tried,
-		targets:   append([]target(nil), p.targets...),
+		name:        p.cfg.Name,
+		location:    p.cfg.Location,
+		maxAge:      p.maxAge(),
+		perWindow:   p.cfg.RequestsPerWindow,
+		interval:    p.interval,
+		up:          p.up,
+		tried:       p.tried,
+		zoneErr:     p.zoneErr,
+		targets:     append([]target(nil), p.targets...),
+		lastError:   p.lastError,
+		lastErrorAt: p.lastErrorAt,
+		weekStart:   p.weekStart,
+		weekNext:    p.weekNext,
 	})
 }
 
-// run refreshes until stop closes; requests in flight end with ctx.
-func (p *poller) run(ctx context.Context, stop <-chan struct{}) {
+// run refreshes until stop ends; requests under way then may finish until
+// hard ends (see gateTransport).
+func (p *poller) run(hard, stop context.Context) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
 		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
-	if p.interval > time.Duration(p.cfg.RefreshInterval) {
-		level.Warn(p.logger).Log("msg", "the budget stretches refresh_interval: targets x (window / refresh_interval) exceeds requests_per_window",
-			"refresh_interval", time.Duration(p.cfg.RefreshInterval), "effective", p.interval, "max_data_age", p.maxAge())
+	if p.plan.Stretched() {
+		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge())
 	}
-	sleepCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-stop:
-			cancel()
-		case <-sleepCtx.Done():
-		}
-	}()
-	for sleepCtx.Err() == nil {
+	ctx := withHard(stop, hard)
+	for stop.Err() == nil {
 		if wait := p.step(ctx); wait > 0 {
-			_ = p.clock.Sleep(sleepCtx, wait)
+			_ = p.clock.Sleep(stop, wait)
 		}
 	}
 }
@@ -115,6 +130,15 @@ func (p *poller) run(ctx context.Context, stop <-chan struct{}) {
 // how long to wait before the next step otherwise.
 func (p *poller) step(ctx context.Context) time.Duration {
 	now := p.clock.Now()
+	if learnsWeekStart(p.cfg) && !now.Before(p.weekNext) {
+		// First: the week figures of every derived target wait for it.
+		if d := p.budgetDelay(); d > 0 {
+			return d
+		}
+		p.learnWeekStart(ctx)
+		p.publish()
+		return 0
+	}
 	next := -1
 	var earliest time.Time
 	for i := range p.targets {
@@ -133,7 +157,7 @@ func (p *poller) step(ctx context.Context) time.Duration {
 	if next < 0 {
 		return earliest.Sub(now)
 	}
-	if d, _ := p.budget.Delay(); d > 0 {
+	if d := p.budgetDelay(); d > 0 {
 		return d
 	}
 	p.refresh(ctx, &p.targets[next])
@@ -141,17 +165,44 @@ func (p *poller) step(ctx context.Context) time.Duration {
 	return 0
 }
 
+// budgetDelay returns how long the budget holds the next request. A hold
+// beyond the even spread (the window spent, the API's reserve, a 429) is
+// logged once, with its reason.
+func (p *poller) budgetDelay() time.Duration {
+	d, why := p.budget.Delay()
+	switch {
+	case d <= 0:
+		p.holdReason = ""
+	case why != budget.Spreading && why != p.holdReason:
+		level.Info(p.logger).Log("msg", "the budget holds the next request", "reason", why, "for", d.Round(time.Second))
+		p.holdReason = why
+	}
+	return d
+}
+
 // refresh fetches one target and records the outcome.
 func (p *poller) refresh(ctx context.Context, t *target) {
 	loc := p.cfg.Location
 	now := p.clock.Now()
 	today := voicetrends.DateIn(now, loc)
-	start, end := window.Request(t.period, today)
-	resp, err := p.fetcher.Volume(ctx, voicetrends.VolumeRequest{Start: start, End: end, Period: t.period, Phone: t.phone})
-	if ctx.Err() != nil {
-		return // shutting down: an interrupted request says nothing about the API
+	var req voicetrends.VolumeRequest
+	if t.period == "" {
+		req.Start, req.End = window.DeriveRequest(p.cfg.Periods, today, p.weekStart)
+		req.Period, req.Phone = voicetrends.PeriodDay, t.phone
+	} else {
+		req.Start, req.End = window.Request(t.period, today)
+		req.Period, req.Phone = t.period, t.phone
+	}
+	resp, err := p.fetcher.Volume(ctx, req)
+	if err != nil && ctx.Err() != nil {
+		return // stopping: an interrupted or refused request says nothing about the API
 	}
 	p.tried = true
+	t.cache = new(scrapeCache) // the target changes below
+	if err != nil {
+		err = hint404(err)
+		p.lastError, p.lastErrorAt = scrub(err.Error(), p.cfg.Secret()), now
+	}
 	if _, limited := voicetrends.IsRateLimited(err); limited {
 		// Not served: the budget now waits for the reset, and the target stays first in line.
 		p.logState(t, err)
@@ -161,13 +212,32 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	t.attempted, t.lastAttempt = true, now
 	p.up = err == nil
 	if err != nil {
-		t.lastOK = false
+		t.lastOK, t.lastError = false, p.lastError
 		p.logState(t, err)
 		return
 	}
-	t.lastOK, t.lastSuccess = true, now
+	if err := window.CheckMidnights(resp.Buckets, loc); err != nil {
+		// A wrong timezone files every bucket under another day: serve
+		// nothing rather than wrong figures, and say so once per account.
+		t.lastOK, t.buckets, t.days, t.lastErr = false, nil, nil, "timezone"
+		t.lastError = scrub(err.Error(), p.cfg.Secret())
+		p.lastError, p.lastErrorAt = t.lastError, now
+		p.setZoneErr(err)
+		return
+	}
+	if len(resp.Buckets) > 0 { // an empty answer says nothing of the zone
+		p.setZoneErr(nil)
+	}
+	t.lastOK, t.lastSuccess, t.lastError = true, now, ""
+	if t.period == "" {
+		t.days = append([]voicetrends.Bucket(nil), resp.Buckets...)
+		p.derive(t, today)
+		t.nextRollover = window.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
+		p.logState(t, nil)
+		return
+	}
 	cur, prev := window.Select(t.period, today, loc, resp.Buckets)
-	t.buckets = keep(cur, prev)
+	t.buckets = [][]voicetrends.Bucket{keep(cur, prev)}
 	var weekStart *voicetrends.Date
 	if cur != nil {
 		d := voicetrends.DateIn(cur.Start, loc)
@@ -175,6 +245,84 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	}
 	t.nextRollover = window.NextRollover(t.period, now, loc, weekStart)
 	p.logState(t, nil)
+}
+
+// derive makes a derived target's buckets, one list per view, from its days
+// as seen on today. The slices are new: snapshots share the old ones.
+func (p *poller) derive(t *target, today voicetrends.Date) {
+	if t.lastSuccess.IsZero() {
+		return
+	}
+	out := make([][]voicetrends.Bucket, len(t.periods))
+	for i, period := range t.periods {
+		out[i] = window.Derive(period, today, p.cfg.Location, p.weekStart, t.days)
+	}
+	t.buckets, t.cache = out, new(scrapeCache)
+}
+
+// learnWeekStart asks the API which day its weeks start on: one week
+// request over the last seven days, once a local day, since Plum does not
+// document it. A new answer re-derives every target from the days it holds.
+func (p *poller) learnWeekStart(ctx context.Context) {
+	loc := p.cfg.Location
+	now := p.clock.Now()
+	today := voicetrends.DateIn(now, loc)
+	start, end := window.WeekStartRequest(today)
+	phone := p.cfg.Phones[0]
+	resp, err := p.fetcher.Volume(ctx, voicetrends.VolumeRequest{Start: start, End: end, Period: voicetrends.PeriodWeek, Phone: phone})
+	if ctx.Err() != nil {
+		return
+	}
+	if _, limited := voicetrends.IsRateLimited(err); limited {
+		return // the budget now waits for the reset
+	}
+	var wd time.Weekday
+	ok := false
+	if err == nil {
+		// A bucket off local midnight would name the wrong weekday; the
+		// day requests report the wrong timezone.
+		if err = window.CheckMidnights(resp.Buckets, loc); err == nil {
+			wd, ok = window.WeekStartOf(resp.Buckets, loc)
+		}
+	}
+	if !ok {
+		// Retry after an interval; the other periods are served meanwhile.
+		p.weekNext = now.Add(p.interval)
+		why := "no week bucket"
+		if err != nil {
+			why = errorClass(err)
+		}
+		if why != p.weekErr {
+			level.Warn(p.logger).Log("msg", "could not learn the first day of the week; week figures wait for it (set week_start to skip this request)", "phone", phone, "err", err)
+		}
+		p.weekErr = why
+		return
+	}
+	p.weekNext, p.weekErr = voicetrends.PeriodDay.Next(today).Midnight(loc), ""
+	if p.weekStart != nil && *p.weekStart == wd {
+		return
+	}
+	level.Info(p.logger).Log("msg", "learned the first day of the week from the API", "week_start", wd)
+	p.weekStart = &wd
+	for i := range p.targets {
+		t := &p.targets[i]
+		if t.period == "" {
+			p.derive(t, today)
+			t.nextRollover = window.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
+		}
+	}
+}
+
+// setZoneErr records whether the API's buckets fit the configured timezone,
+// logging each change once for the whole account.
+func (p *poller) setZoneErr(err error) {
+	switch {
+	case err != nil && p.zoneErr == nil:
+		level.Error(p.logger).Log("msg", "wrong timezone: withholding the account's figures", "timezone", p.cfg.Location, "err", err)
+	case err == nil && p.zoneErr != nil:
+		level.Info(p.logger).Log("msg", "the API's buckets start at midnight in the configured timezone again", "timezone", p.cfg.Location)
+	}
+	p.zoneErr = err
 }
 
 // keep copies the two buckets a scrape may serve, so that a large answer is not held.
@@ -200,9 +348,9 @@ func (p *poller) logState(t *target, err error) {
 	was := t.lastErr
 	t.lastErr = msg
 	if err != nil {
-		level.Warn(p.logger).Log("msg", "refresh failed; keeping the last figures until max_data_age", "phone", t.phone, "period", t.period, "err", err)
+		level.Warn(p.logger).Log("msg", "refresh failed; keeping the last figures until max_data_age", "phone", t.phone, "period", t.periodLabel(), "err", err)
 	} else if was != "" {
-		level.Info(p.logger).Log("msg", "refresh recovered", "phone", t.phone, "period", t.period)
+		level.Info(p.logger).Log("msg", "refresh recovered", "phone", t.phone, "period", t.periodLabel())
 	}
 }
 

@@ -3,11 +3,14 @@ package collector
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
 
+	"github.com/voicetrends/voicetrends_exporter/collector/budget"
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
@@ -199,12 +202,22 @@ func TestMaxDataAgeStretchesWithTheBudget(t *testing.T) {
 // checks the sharing), and each sees whole targets: a figure series never
 // appears without its period start.
 func TestConcurrentScrapesDuringRefreshes(t *testing.T) {
+	for _, derive := range []bool{false, true} {
+		t.Run(fmt.Sprintf("derive_periods=%v", derive), func(t *testing.T) { concurrentScrapes(t, derive) })
+	}
+}
+
+func concurrentScrapes(t *testing.T, derive bool) {
 	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
-	h := newHarness(t, start, simulator.Options{Seed: 3}, manyTargets+"    refresh_interval: 1m\n")
+	h := newHarness(t, start, simulator.Options{Seed: 3}, manyTargets+fmt.Sprintf("    refresh_interval: 1m\n    derive_periods: %v\n", derive))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		h.runUntil(start.Add(20 * time.Minute))
+		run := 20 * time.Minute
+		if derive {
+			run = 5 * time.Minute // each answer holds 40 days: the simulator takes longer
+		}
+		h.runUntil(start.Add(run))
 	}()
 	errs := make(chan error, 4)
 	for i := 0; i < 4; i++ {
@@ -270,5 +283,54 @@ func TestReloadedPollerKeepsStayingTargets(t *testing.T) {
 	}
 	if n := h.sim.Stats(testLogin).DataRequests; n != served {
 		t.Errorf("the reload cost %d data requests, want none", n-served)
+	}
+}
+
+// A target that has never succeeded is visible to alerts: last_refresh_success 0
+// from its first failed attempt, and no last success timestamp, while the
+// account's other targets carry on.
+func TestNeverSucceededTargetIsVisible(t *testing.T) {
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	// 6175559999 is not one of the simulator account's numbers: the API refuses it.
+	h := newHarness(t, start, simulator.Options{Seed: 5}, "    phones: [ALL, \"6175559999\"]\n    periods: [day]\n")
+	h.refreshAll()
+	success := h.series("voicetrends_last_refresh_success")
+	want := map[string]float64{
+		"account=acme,period=day,phone=ALL":        1,
+		"account=acme,period=day,phone=6175559999": 0,
+	}
+	if fmt.Sprint(success) != fmt.Sprint(want) {
+		t.Errorf("last_refresh_success = %v, want %v", success, want)
+	}
+	last := h.series("voicetrends_last_success_timestamp_seconds")
+	if _, ok := last["account=acme,period=day,phone=6175559999"]; ok {
+		t.Error("a target that never succeeded has a last success timestamp")
+	}
+	if _, ok := last["account=acme,period=day,phone=ALL"]; !ok {
+		t.Error("the succeeding target has no last success timestamp")
+	}
+}
+
+// A budget hold beyond the even spread is logged once per hold with its
+// reason, not once per step; the routine spread is not logged at all.
+func TestBudgetHoldLoggedOnce(t *testing.T) {
+	const win = 10 * time.Second
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	// Limit 40, another client spends 30: the exporter reaches the reserve in every window.
+	h := newHarness(t, start, simulator.Options{Seed: 3, Window: win, DataLimit: 40},
+		manyTargets+"    requests_per_window: 20\n    window: 10s\n    refresh_interval: 1s\n    max_data_age: 1h\n")
+	h.sim.SetFaults(simulator.Faults{OtherClientPerWindow: 30})
+	logs := &promtest.Buffer{}
+	h.poller.logger = log.NewLogfmtLogger(logs)
+	h.runUntil(start.Add(3 * win))
+	text := logs.String()
+	if n := strings.Count(text, "the budget holds the next request"); n != 3 {
+		t.Errorf("%d hold lines over 3 windows that each reach the reserve, want 3:\n%s", n, text)
+	}
+	if !strings.Contains(text, `reason="the API reports 2 requests left, the reserve kept for other clients is 2"`) {
+		t.Errorf("the hold's reason is not logged:\n%s", text)
+	}
+	if strings.Contains(text, budget.Spreading) {
+		t.Errorf("the routine spread was logged:\n%s", text)
 	}
 }

@@ -3,47 +3,48 @@ package collector
 import (
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
-// targetKey names a target within its account.
+// targetKey names a target within its account. period is empty for a
+// derived target (derive_periods), which serves every configured period.
 type targetKey struct {
 	phone  string
 	period voicetrends.Period
 }
 
-// target is one (account, phone, period): one request per refresh. Its state
-// is a value: a poller replaces it whole, and snapshots share it read-only.
+// target is one (account, phone, period), or with derive_periods one
+// (account, phone): one request per refresh. Its state is a value: a
+// poller replaces it whole, and snapshots share it read-only.
 type target struct {
 	targetKey
-	// Label pairs are made once per target rather than once per scrape:
-	// they dominate the cost of serving tens of thousands of series.
-	figureLabels [2][]*dto.LabelPair // account, phone, period, window: current and previous
-	healthLabels []*dto.LabelPair    // account, phone, period
+	periods []voicetrends.Period // the periods served: its own, or every configured one when derived
 
 	attempted    bool
 	lastAttempt  time.Time
 	lastOK       bool
 	lastSuccess  time.Time
-	lastErr      string
-	buckets      []voicetrends.Bucket // the latest good answer, never mutated
-	nextRollover time.Time            // due at once from then on
+	lastErr      string                 // the error's class, for logging once per change
+	lastError    string                 // the latest error in full, scrubbed of secrets
+	buckets      [][]voicetrends.Bucket // per period served, the latest good answer; never mutated
+	days         []voicetrends.Bucket   // derived: the daily buckets of the latest good answer
+	nextRollover time.Time              // due at once from then on
+	cache        *scrapeCache           // replaced whenever the fields above change
 }
 
-func newTarget(account string, k targetKey) target {
-	p := string(k.period)
-	return target{
-		targetKey: k,
-		figureLabels: [2][]*dto.LabelPair{
-			prometheus.MakeLabelPairs(periodStartDesc, []string{account, k.phone, p, window.Current}),
-			prometheus.MakeLabelPairs(periodStartDesc, []string{account, k.phone, p, window.Previous}),
-		},
-		healthLabels: prometheus.MakeLabelPairs(lastSuccessDesc, []string{account, k.phone, p}),
+func newTarget(k targetKey, periods []voicetrends.Period) target {
+	if k.period != "" {
+		periods = []voicetrends.Period{k.period}
 	}
+	return target{targetKey: k, periods: periods, cache: new(scrapeCache)}
+}
+
+// periodLabel names the target's periods in logs.
+func (k targetKey) periodLabel() string {
+	if k.period == "" {
+		return "all (derive_periods)"
+	}
+	return string(k.period)
 }
 
 // due returns when the target next wants a refresh.
@@ -68,27 +69,11 @@ type accountSnapshot struct {
 	interval  time.Duration
 	up        bool
 	tried     bool
+	zoneErr   error // the API's buckets are not midnights in location; nil when they are
 	targets   []target
-}
+	weekStart *time.Weekday // derive_periods: the week's first day, nil while unknown
+	weekNext  time.Time     // derive_periods: when the week's first day is next asked for
 
-// gauge is a const gauge sample with label pairs made in advance. It is
-// built at scrape time from a snapshot, like prometheus.MustNewConstMetric,
-// and carries its own dto.Gauge so that writing it allocates nothing.
-type gauge struct {
-	desc   *prometheus.Desc
-	labels []*dto.LabelPair
-	value  float64
-	out    dto.Gauge
-}
-
-// Desc implements prometheus.Metric.
-func (g *gauge) Desc() *prometheus.Desc { return g.desc }
-
-// Write implements prometheus.Metric; the label pairs are shared read-only,
-// as client_golang's own const metrics share theirs.
-func (g *gauge) Write(m *dto.Metric) error {
-	g.out.Value = &g.value
-	m.Label = g.labels
-	m.Gauge = &g.out
-	return nil
+	lastError   string // the account's latest refresh error, scrubbed
+	lastErrorAt time.Time
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock/clocktest"
 )
 
 const (
@@ -30,9 +31,11 @@ const (
 	exporterPackage = "github.com/voicetrends/voicetrends_exporter"
 )
 
-// TestE2EStack builds the exporter, runs it in demo mode with a real Prometheus
-// scraping it every 2s under the job name "voicetrends" and evaluating the shipped
-// prometheus/rules.yml, lints a real scrape with `promtool check metrics`, then runs
+// TestE2EStack builds the exporter, runs it in demo mode, lints a real scrape with
+// `promtool check metrics`, imports eight days of synthetic history of the demo
+// account (importHistory) so that queries a week back have data, starts a real
+// Prometheus on it scraping the exporter every 2s under the job name "voicetrends"
+// and evaluating the shipped prometheus/rules.yml, then runs
 // every dashboard query (variables filled in with real values), every variable
 // query and every recording rule, failing on an empty result. It retries until the
 // data is in or e2eWait is over.
@@ -43,7 +46,12 @@ func TestE2EStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
+	defer cancel()
+	promtest.CheckMetrics(t, waitForScrape(ctx, t, exporter, exited))
+	history := importHistory(t, exporter, time.Now())
 	srv := promtest.Start(t, promtest.Options{
+		StoragePath: history,
 		Config: fmt.Sprintf(`global:
   scrape_interval: 2s
   scrape_timeout: 2s
@@ -57,10 +65,6 @@ scrape_configs:
 `, rules, exporter),
 		ExtraArgs: []string{"--log.level=warn"},
 	})
-	ctx, cancel := context.WithTimeout(t.Context(), e2eWait)
-	defer cancel()
-
-	promtest.CheckMetrics(t, waitForScrape(ctx, t, exporter, exited))
 
 	prom := &promAPI{srv: srv}
 	number := waitForNumber(ctx, t, prom)
@@ -119,7 +123,7 @@ func startExporter(t *testing.T, bin string) (addr string, exited <-chan struct{
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--demo", "--web.listen-address="+addr, "--log.level=info")
+	cmd := exec.Command(bin, "--demo", "--demo.start-time="+demoStart(t), "--web.listen-address="+addr, "--log.level=info")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting the exporter: %v", err)
@@ -140,6 +144,19 @@ func startExporter(t *testing.T, bin string) (addr string, exited <-chan struct{
 		}
 	})
 	return addr, done
+}
+
+// demoStart is when the demo's clock starts: noon in the demo account's zone
+// on the tests' date (clocktest), so that today's figures already hold calls
+// whatever the time of day the test runs at.
+func demoStart(t *testing.T) string {
+	t.Helper()
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := clocktest.Now(t).In(ny)
+	return time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, ny).Format(time.RFC3339)
 }
 
 // waitForScrape returns the exporter's /metrics once it holds the demo figures;
@@ -390,7 +407,7 @@ func (p *promAPI) rulesHealthy(ctx context.Context) error {
 	if len(bad) > 0 {
 		return fmt.Errorf("%s", strings.Join(bad, "; "))
 	}
-	for _, want := range []string{"VoiceTrendsTransferRateHigh", "account:voicetrends_calls:sum"} {
+	for _, want := range []string{"VoiceTrendsTransferRateHigh", "VoiceTrendsCallsBelowUsual", "account:voicetrends_calls:sum", "phone:voicetrends_calls:increase1h_usual"} {
 		if !slices.Contains(names, want) {
 			return fmt.Errorf("rule %s not loaded; rules loaded: %v", want, names)
 		}

@@ -50,6 +50,9 @@ func (d Date) AddDays(n int) Date {
 	return DateOf(time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC))
 }
 
+// FirstOfMonth returns the first day of d's month.
+func (d Date) FirstOfMonth() Date { return d.AddMonths(0) }
+
 // AddMonths returns the first of the month n months after d's month.
 func (d Date) AddMonths(n int) Date {
 	return DateOf(time.Date(d.Year, d.Month+time.Month(n), 1, 12, 0, 0, 0, time.UTC))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
 	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/collector/window"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
@@ -167,8 +168,10 @@ func (f *fetcher) run(ctx context.Context) {
 		}
 		var buckets []voicetrends.Bucket
 		err := fatal
+		reported := false // the number's refusal is logged already
 		if err == nil {
 			err = notOwned[t.Phone]
+			reported = err != nil
 		}
 		skipped := err != nil
 		if skipped {
@@ -180,16 +183,23 @@ func (f *fetcher) run(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			if fatal == nil && isUnauthorized(err) {
+			var zone *window.ZoneMismatchError
+			switch {
+			case fatal != nil:
+			case voicetrends.IsUnauthorized(err):
 				fatal = fmt.Errorf("login refused, skipping the account's other targets: %w", err)
 				err = fatal
-			} else if !skipped && namesPhone(err, t.Phone) {
+			case errors.As(err, &zone):
+				// Every bucket of the account would land on a wrong day.
+				fatal = fmt.Errorf("refusing the account's history, skipping its other targets: %w", err)
+				err = fatal
+			case !skipped && namesPhone(err, t.Phone):
 				err = fmt.Errorf("the account does not own this number (the API's 400 names it), so its other periods are skipped; check it or remove it from phones: %w", err)
 				notOwned[t.Phone] = err
 			}
 			f.failed = append(f.failed, &TargetError{Account: a.Account.Name, Phone: t.Phone, Period: t.Period, Err: err})
 			f.progress.failed.Add(1)
-			if !skipped {
+			if !reported {
 				level.Error(f.logger).Log("msg", "cannot fetch the target's history; the others go on", "phone", t.Phone, "period", t.Period, "err", err)
 			}
 			continue
@@ -212,6 +222,10 @@ func (f *fetcher) target(ctx context.Context, t Target) ([]voicetrends.Bucket, e
 		splittable := r.Days() > minSplitDays
 		resp, err := f.volume(ctx, voicetrends.VolumeRequest{Start: r.Start, End: r.End, Period: t.Period, Phone: t.Phone}, splittable)
 		if err == nil {
+			if err := window.CheckMidnights(resp.Buckets, f.plan.Account.Location); err != nil {
+				f.progress.done.Add(int64(1 + len(queue)))
+				return nil, err
+			}
 			out = append(out, resp.Buckets...)
 			f.progress.done.Add(1)
 			continue
@@ -253,11 +267,11 @@ func (f *fetcher) volume(ctx context.Context, req voicetrends.VolumeRequest, spl
 			continue
 		}
 		if until, ok := voicetrends.NextLogin(err); ok {
-			if isUnauthorized(err) {
+			if voicetrends.IsUnauthorized(err) {
 				return nil, err
 			}
 			wait = until.Sub(f.clock.Now())
-		} else if isUnauthorized(err) || voicetrends.IsBadRequest(err) || bodyTooLarge(err) || splittable && tooLarge(err) {
+		} else if voicetrends.IsUnauthorized(err) || voicetrends.IsBadRequest(err) || errors.Is(err, voicetrends.ErrBodyTooLarge) || splittable && tooLarge(err) {
 			return nil, err
 		}
 		if transient++; transient >= maxTransient {
@@ -274,8 +288,6 @@ func (f *fetcher) volume(ctx context.Context, req voicetrends.VolumeRequest, spl
 	}
 }
 
-func isUnauthorized(err error) bool { return voicetrends.IsUnauthorized(err) }
-
 // namesPhone reports whether err is a 400 whose message names phone: the
 // API refuses the number itself (one the account does not own), which no
 // shorter range or other period cures.
@@ -290,13 +302,9 @@ func namesPhone(err error, phone string) bool {
 // tooLarge reports whether the API refused a range in a way that a shorter
 // range may cure: a 400, a body over the client's limit, or a timeout.
 func tooLarge(err error) bool {
-	if voicetrends.IsBadRequest(err) || bodyTooLarge(err) {
+	if voicetrends.IsBadRequest(err) || errors.Is(err, voicetrends.ErrBodyTooLarge) {
 		return true
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, context.DeadlineExceeded)
 }
-
-// bodyTooLarge reports whether the client refused an answer over
-// voicetrends.MaxBodyBytes; the client has no sentinel error for it.
-func bodyTooLarge(err error) bool { return errors.Is(err, voicetrends.ErrBodyTooLarge) }

@@ -402,3 +402,43 @@ func TestFetchCancelled(t *testing.T) {
 		t.Errorf("%d requests after cancel", n)
 	}
 }
+
+// A configured zone that is not the account's in VoiceTrends would put every
+// bucket on a wrong day: the backfill refuses the account after one request
+// and says what to fix, and the other accounts go on.
+func TestFetchRefusesWrongTimezone(t *testing.T) {
+	e := newEnv(t, simulator.Options{}, nil)
+	yml := e.config(t, "demo-support-pass", `ALL, "+18005550100"`, "") + `
+  - name: sales
+    tool: fuseplus
+    login: demo-sales
+    password: demo-sales-pass
+    periods: [day, month]
+    timezone: America/New_York
+`
+	_, res, _ := e.fetch(t, yml, Options{From: date("20260101"), To: date("20260331")})
+	var sales []*TargetError
+	for _, f := range res.Failed {
+		if f.Account == "sales" {
+			sales = append(sales, f)
+		}
+	}
+	if len(sales) != 2 || len(res.Failed) != 2 {
+		t.Fatalf("failed %v; want sales' two targets and nothing of support", res.Failed)
+	}
+	for _, f := range sales {
+		for _, want := range []string{"midnight UTC+00:00", "America/New_York (UTC-05:00)", "set the account's timezone:"} {
+			if !strings.Contains(f.Error(), want) {
+				t.Errorf("error %q does not say %q", f, want)
+			}
+		}
+	}
+	for _, s := range res.Series {
+		if s.Account == "sales" {
+			t.Errorf("sales' %s %s history written despite the wrong zone", s.Phone, s.Period)
+		}
+	}
+	if st := e.sim.Stats("demo-sales"); st.DataRequests != 1 {
+		t.Errorf("%d data requests for the refused account, want 1", st.DataRequests)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/voicetrends/voicetrends_exporter/collector"
 	"github.com/voicetrends/voicetrends_exporter/collector/window"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
@@ -53,7 +54,7 @@ func ParseLabels(pairs []string) ([]Label, error) {
 		if !ok {
 			return nil, fmt.Errorf("label %q: use NAME=VALUE, e.g. job=voicetrends", p)
 		}
-		if !validLabelName(name) || strings.HasPrefix(name, "__") {
+		if !model.LegacyValidation.IsValidLabelName(name) || strings.HasPrefix(name, "__") {
 			return nil, fmt.Errorf("label %q: %q is not a valid label name: use letters, digits and _, not starting with a digit or __", p, name)
 		}
 		if reservedLabels[name] {
@@ -66,15 +67,6 @@ func ParseLabels(pairs []string) ([]Label, error) {
 		out = append(out, Label{name, value})
 	}
 	return out, nil
-}
-
-func validLabelName(s string) bool {
-	for i, c := range s {
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // WriteStats says what WriteOpenMetrics wrote.

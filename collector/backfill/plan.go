@@ -245,7 +245,7 @@ func FirstDate(p voicetrends.Period, from voicetrends.Date) voicetrends.Date {
 	case voicetrends.PeriodWeek:
 		return from.AddDays(-6)
 	case voicetrends.PeriodMonth:
-		return from.AddMonths(0)
+		return from.FirstOfMonth()
 	}
 	return from
 }

@@ -19,6 +19,10 @@ import (
 // once the API says no more than that remains, the budget waits for the reset.
 const ReserveFraction = 0.05
 
+// Spreading is the reason Delay gives for the routine wait between two
+// requests of the even spread, as opposed to a hold worth telling.
+const Spreading = "spreading requests evenly"
+
 // Budget spends at most PerWindow data requests in any window of the API's
 // clock-aligned windows, spread evenly with a small start-up burst, and
 // pauses when the API's headers or a 429 say the account's budget is spent.
@@ -61,11 +65,10 @@ func (b *Budget) Set(perWindow int, window time.Duration) {
 	b.limiter = rate.NewLimiter(rate.Limit(float64(perWindow)/window.Seconds()), Burst(perWindow))
 }
 
-// windowOf returns the start of the clock-aligned window holding t.
+// windowOf returns the start of the API's rate-limit window holding t.
 func (b *Budget) windowOf(t time.Time) time.Time {
-	w := int64(b.window)
-	n := t.UnixNano()
-	return time.Unix(0, n-((n%w)+w)%w)
+	start, _ := voicetrends.AlignedWindow(t, b.window)
+	return start
 }
 
 // Delay returns how long until a data request may be sent, without
@@ -88,7 +91,7 @@ func (b *Budget) delayLocked(now time.Time) (time.Duration, string) {
 	}
 	if tokens := b.limiter.TokensAt(now); tokens < 1 {
 		d := time.Duration(math.Ceil((1 - tokens) / float64(b.limiter.Limit()) * float64(time.Second)))
-		return max(d, time.Millisecond), "spreading requests evenly"
+		return max(d, time.Millisecond), Spreading
 	}
 	return 0, ""
 }
@@ -139,4 +142,17 @@ func (b *Budget) Observe(rl voicetrends.RateLimit, code int) {
 	if until.After(b.blockedUntil) {
 		b.blockedUntil, b.blockReason = until, why
 	}
+}
+
+// Spent returns the data requests spent in the current window, the budget
+// and when the window ends, for people to read (the landing page).
+func (b *Budget) Spent() (spent, perWindow int, windowEnd time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	ws := b.windowOf(now)
+	if ws.Equal(b.windowStart) {
+		spent = b.spent
+	}
+	return spent, b.perWindow, ws.Add(b.window)
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,6 +36,12 @@ const (
 
 var accountNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// plumHost is the real API's host, whose paths all start with /api/.
+var plumHost = func() string {
+	u, _ := url.Parse(voicetrends.DefaultBaseURL)
+	return u.Host
+}()
+
 // Config is the whole configuration file.
 type Config struct {
 	BaseURL    string                      `yaml:"base_url,omitempty"`
@@ -56,6 +63,15 @@ type Account struct {
 	Window            model.Duration       `yaml:"window,omitempty"`
 	RefreshInterval   model.Duration       `yaml:"refresh_interval,omitempty"`
 	MaxDataAge        model.Duration       `yaml:"max_data_age,omitempty"`
+	// DerivePeriods makes a target (account, phone): one day request serves
+	// every period, the week and month summed from daily buckets.
+	DerivePeriods bool `yaml:"derive_periods,omitempty"`
+	// WeekStart names the first day of VoiceTrends' weeks (e.g. sunday), so
+	// that derive_periods need not learn it from the API.
+	WeekStart string `yaml:"week_start,omitempty"`
+
+	// WeekStartDay is WeekStart parsed; nil when it is to be learned. Set by Load.
+	WeekStartDay *time.Weekday `yaml:"-"`
 
 	// Location is Timezone loaded; set by Load.
 	Location *time.Location `yaml:"-"`
@@ -65,13 +81,6 @@ type Account struct {
 
 // Secret returns the account's password, read from password_file where one is set.
 func (a *Account) Secret() string { return a.secret }
-
-// WithSecret returns a copy of a whose password is s; for in-process
-// configurations such as demo mode, which have no file to read.
-func (a Account) WithSecret(s string) Account {
-	a.secret = s
-	return a
-}
 
 // Load reads and validates the file at path.
 func Load(path string) (*Config, error) {
@@ -91,19 +100,28 @@ func Load(path string) (*Config, error) {
 func Parse(content []byte, dir string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(content, &root); err != nil {
+		if line := tabLine(content); line > 0 && strings.Contains(err.Error(), "tab") {
+			return nil, fmt.Errorf("%d: a tab indents this line: YAML indents with spaces only, replace the tab with spaces", line)
+		}
 		return nil, yamlError(err)
+	}
+	if msg := unknownKey(&root); msg != "" {
+		return nil, errors.New(msg)
 	}
 	cfg := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(content))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil {
-		if errors.Is(err, errEOF) || err.Error() == "EOF" {
+		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("1: the file is empty: list at least one account under accounts")
 		}
 		if msg := err.Error(); !strings.HasPrefix(msg, "yaml: ") {
 			// A value's own unmarshaler (a duration, http_client) said no
 			// without a position: find the key that fails on its own.
 			line, field := locate(&root)
+			if m := badDuration.FindStringSubmatch(msg); m != nil && bareNumber.MatchString(m[1]) {
+				return nil, fmt.Errorf("%d: %s: %s has no unit: add a unit, e.g. 5m", line, field, m[1])
+			}
 			return nil, fmt.Errorf("%d: %s: %w", line, field, err)
 		}
 		return nil, yamlError(err)
@@ -114,7 +132,9 @@ func Parse(content []byte, dir string) (*Config, error) {
 	return cfg, nil
 }
 
-var errEOF = errors.New("EOF")
+var (
+	badDuration = regexp.MustCompile(`not a valid duration string: "([^"]*)"`)
+)
 
 // locate returns the line and path of the deepest key whose value fails to
 // decode on its own, by decoding one key at a time. It runs only on errors.
@@ -180,6 +200,9 @@ func (c *Config) validate(root *yaml.Node, dir string) error {
 	}
 	if !strings.HasSuffix(c.BaseURL, "/") {
 		c.BaseURL += "/"
+	}
+	if u, _ := url.Parse(c.BaseURL); u.Host == plumHost && !strings.HasPrefix(u.Path, "/api/") {
+		return fmt.Errorf("%s: base_url %q lacks the API's /api/ path, so every request would get 404: the base URL is probably wrong, use %s", at("base_url"), c.BaseURL, voicetrends.DefaultBaseURL)
 	}
 	if px := &c.HTTPClient.ProxyConfig; (px.ProxyURL.URL == nil || px.ProxyURL.String() == "") && px.NoProxy == "" {
 		// Like any HTTP client, honour HTTPS_PROXY and NO_PROXY unless told otherwise.
@@ -286,6 +309,9 @@ func (a *Account) validate(dir string) *fieldError {
 	if a.Timezone == "" {
 		a.Timezone = DefaultTimezone
 	}
+	if zone, legacy := legacyZones[a.Timezone]; legacy {
+		return fieldErr("timezone", "%q is a legacy zone name whose daylight saving is not a place's: use %s (a fixed offset stays possible as an Etc/ name such as Etc/GMT+5)", a.Timezone, zone)
+	}
 	loc, err := time.LoadLocation(a.Timezone)
 	if err != nil || a.Timezone == "Local" {
 		return fieldErr("timezone", "unknown time zone %q: use an IANA name such as America/New_York", a.Timezone)
@@ -316,7 +342,28 @@ func (a *Account) validate(dir string) *fieldError {
 	if a.MaxDataAge < a.RefreshInterval {
 		return fieldErr("max_data_age", "%s is shorter than refresh_interval %s: figures would vanish between two refreshes", a.MaxDataAge, a.RefreshInterval)
 	}
+	a.WeekStartDay = nil
+	if a.WeekStart != "" {
+		if !a.DerivePeriods {
+			return fieldErr("week_start", "is only used with derive_periods: true: set derive_periods or remove week_start")
+		}
+		wd, ok := parseWeekday(a.WeekStart)
+		if !ok {
+			return fieldErr("week_start", "unknown day %q: use a weekday name such as sunday or monday", a.WeekStart)
+		}
+		a.WeekStartDay = &wd
+	}
 	return nil
+}
+
+// parseWeekday reads a weekday name in any case.
+func parseWeekday(s string) (time.Weekday, bool) {
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if strings.EqualFold(s, d.String()) {
+			return d, true
+		}
+	}
+	return 0, false
 }
 
 // fieldPath splits "phones[1]" into "phones", 1 for lineOf.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,31 +14,40 @@ import (
 )
 
 func TestLoadInvalid(t *testing.T) {
-	for file, want := range map[string]string{
-		"invalid-bad-base-url.yml":             `1: base_url "ftp://example.com/api/" is not an http(s) URL: use e.g. https://voicetrends.plumvoice.com/api/`,
-		"invalid-bad-duration.yml":             `6: accounts[0].refresh_interval: not a valid duration string: "often"`,
-		"invalid-bad-http-client.yml":          `1: http_client: at most one of bearer_token & bearer_token_file must be configured`,
-		"invalid-bad-name.yml":                 `2: accounts[0].name: "sup port" may hold only letters, digits, _ and -`,
-		"invalid-bad-period.yml":               `6: accounts[0].periods[1]: unknown period "year": use day, week or month`,
-		"invalid-bad-phone.yml":                `6: accounts[0].phones[1]: invalid phone "617-555-1234": use ALL or up to 20 digits with an optional leading +`,
-		"invalid-bad-timezone.yml":             `6: accounts[0].timezone: unknown time zone "Mars/Olympus_Mons": use an IANA name such as America/New_York`,
-		"invalid-bad-tool.yml":                 `3: accounts[0].tool: unknown tool "voicexml": use dev, insight or fuseplus`,
-		"invalid-both-passwords.yml":           `5: accounts[0].password: set either password or password_file, not both`,
-		"invalid-budget-too-high.yml":          `6: accounts[0].requests_per_window: 200 is outside 1..150: the API allows 150 data requests per window, shared by every client of the account`,
-		"invalid-duplicate-name.yml":           `6: accounts[1].name: duplicate account name "a" (also accounts[0]): give each account its own name`,
-		"invalid-duplicate-phone.yml":          `6: accounts[0].phones[1]: "123" is listed twice: list each number once`,
-		"invalid-empty.yml":                    `1: the file is empty: list at least one account under accounts`,
-		"invalid-max-age-below-refresh.yml":    `7: accounts[0].max_data_age: 5m is shorter than refresh_interval 10m: figures would vanish between two refreshes`,
-		"invalid-missing-login.yml":            `2: accounts[0].login: missing: set the account's VoiceTrends login`,
-		"invalid-missing-name.yml":             `2: accounts[0].name: missing: every account needs a name made of letters, digits, _ and -`,
-		"invalid-missing-password.yml":         `2: accounts[0].password_file: missing: set password_file (or password) for the account`,
-		"invalid-no-accounts.yml":              `1: no accounts: list at least one account under accounts`,
-		"invalid-not-yaml.yml":                 `1: did not find expected node content`,
-		"invalid-path-injection-phone.yml":     `6: accounts[0].phones[0]: invalid phone "../auth": use ALL or up to 20 digits with an optional leading +`,
-		"invalid-unknown-key.yml":              `6: field passwrod_file not found in type config.Account`,
-		"invalid-unknown-top-key.yml":          `1: field acounts not found in type config.Config`,
-		"invalid-unreadable-password-file.yml": `5: accounts[0].password_file: cannot read "testdata/does-not-exist.txt": no such file or directory`,
-	} {
+	table := map[string]string{
+		"invalid-bad-base-url.yml":              `1: base_url "ftp://example.com/api/" is not an http(s) URL: use e.g. https://voicetrends.plumvoice.com/api/`,
+		"invalid-bad-duration.yml":              `6: accounts[0].refresh_interval: not a valid duration string: "often"`,
+		"invalid-bad-http-client.yml":           `1: http_client: at most one of bearer_token & bearer_token_file must be configured`,
+		"invalid-bad-name.yml":                  `2: accounts[0].name: "sup port" may hold only letters, digits, _ and -`,
+		"invalid-bad-period.yml":                `6: accounts[0].periods[1]: unknown period "year": use day, week or month`,
+		"invalid-bad-phone.yml":                 `6: accounts[0].phones[1]: invalid phone "617-555-1234": use ALL or up to 20 digits with an optional leading +`,
+		"invalid-bad-timezone.yml":              `6: accounts[0].timezone: unknown time zone "Mars/Olympus_Mons": use an IANA name such as America/New_York`,
+		"invalid-bad-week-start.yml":            `7: accounts[0].week_start: unknown day "mondy": use a weekday name such as sunday or monday`,
+		"invalid-week-start-without-derive.yml": `6: accounts[0].week_start: is only used with derive_periods: true: set derive_periods or remove week_start`,
+		"invalid-bad-tool.yml":                  `3: accounts[0].tool: unknown tool "voicexml": use dev, insight or fuseplus`,
+		"invalid-both-passwords.yml":            `5: accounts[0].password: set either password or password_file, not both`,
+		"invalid-budget-too-high.yml":           `6: accounts[0].requests_per_window: 200 is outside 1..150: the API allows 150 data requests per window, shared by every client of the account`,
+		"invalid-duplicate-name.yml":            `6: accounts[1].name: duplicate account name "a" (also accounts[0]): give each account its own name`,
+		"invalid-duplicate-phone.yml":           `6: accounts[0].phones[1]: "123" is listed twice: list each number once`,
+		"invalid-empty.yml":                     `1: the file is empty: list at least one account under accounts`,
+		"invalid-max-age-below-refresh.yml":     `7: accounts[0].max_data_age: 5m is shorter than refresh_interval 10m: figures would vanish between two refreshes`,
+		"invalid-missing-login.yml":             `2: accounts[0].login: missing: set the account's VoiceTrends login`,
+		"invalid-missing-name.yml":              `2: accounts[0].name: missing: every account needs a name made of letters, digits, _ and -`,
+		"invalid-missing-password.yml":          `2: accounts[0].password_file: missing: set password_file (or password) for the account`,
+		"invalid-no-accounts.yml":               `1: no accounts: list at least one account under accounts`,
+		"invalid-not-yaml.yml":                  `1: did not find expected node content`,
+		"invalid-path-injection-phone.yml":      `6: accounts[0].phones[0]: invalid phone "../auth": use ALL or up to 20 digits with an optional leading +`,
+		"invalid-unknown-key.yml":               `6: accounts[0]: unknown key "pasword_file" (did you mean "password_file"?)`,
+		"invalid-unknown-top-key.yml":           `1: unknown key "acounts" (did you mean "accounts"?)`,
+		"invalid-unknown-nested-key.yml":        `3: http_client.tls_config: unknown key "ca_fle" (did you mean "ca_file"?)`,
+		"invalid-legacy-timezone.yml":           `6: accounts[0].timezone: "EST" is a legacy zone name whose daylight saving is not a place's: use America/New_York (a fixed offset stays possible as an Etc/ name such as Etc/GMT+5)`,
+		"invalid-legacy-timezone-rule.yml":      `6: accounts[0].timezone: "PST8PDT" is a legacy zone name whose daylight saving is not a place's: use America/Los_Angeles (a fixed offset stays possible as an Etc/ name such as Etc/GMT+5)`,
+		"invalid-tab.yml":                       `4: a tab indents this line: YAML indents with spaces only, replace the tab with spaces`,
+		"invalid-duration-without-unit.yml":     `6: accounts[0].refresh_interval: 5 has no unit: add a unit, e.g. 5m`,
+		"invalid-base-url-without-api.yml":      `1: base_url "https://voicetrends.plumvoice.com/" lacks the API's /api/ path, so every request would get 404: the base URL is probably wrong, use https://voicetrends.plumvoice.com/api/`,
+		"invalid-unreadable-password-file.yml":  `5: accounts[0].password_file: cannot read "testdata/does-not-exist.txt": no such file or directory`,
+	}
+	for file, want := range table {
 		t.Run(file, func(t *testing.T) {
 			path := filepath.Join("testdata", file)
 			_, err := Load(path)
@@ -51,8 +61,31 @@ func TestLoadInvalid(t *testing.T) {
 	}
 	// Every invalid-*.yml file must be in the table above.
 	files, _ := filepath.Glob("testdata/invalid-*.yml")
-	if len(files) != 23 {
-		t.Errorf("found %d invalid-*.yml files, the table has 23: add the new file's expected error", len(files))
+	for _, f := range files {
+		if _, ok := table[filepath.Base(f)]; !ok {
+			t.Errorf("%s is not in the table: add its expected error", f)
+		}
+	}
+	if len(files) < len(table) {
+		t.Errorf("found %d invalid-*.yml files, the table has %d", len(files), len(table))
+	}
+}
+
+// Zone names that stay possible: places, fixed offsets as Etc/ names, UTC.
+func TestTimezonesAccepted(t *testing.T) {
+	for _, zone := range []string{"America/New_York", "America/Phoenix", "Pacific/Honolulu", "Etc/GMT+5", "Etc/UTC", "UTC"} {
+		doc := "accounts:\n  - name: a\n    tool: dev\n    login: x\n    password: p\n    timezone: " + zone + "\n"
+		if _, err := Parse([]byte(doc), "."); err != nil {
+			t.Errorf("timezone %s refused: %v", zone, err)
+		}
+	}
+}
+
+// A tab after the indentation, or inside a value, is no mistake.
+func TestTabOutsideIndentationAccepted(t *testing.T) {
+	doc := "accounts:\n  - name: a\t# the support line\n    tool: dev\n    login: x\n    password: \"p\\tq\"\n"
+	if _, err := Parse([]byte(doc), "."); err != nil {
+		t.Errorf("a tab outside the indentation refused: %v", err)
 	}
 }
 
@@ -76,6 +109,10 @@ func TestLoadValid(t *testing.T) {
 		{"support budget", support.RequestsPerWindow, 120},
 		{"support refresh", time.Duration(support.RefreshInterval), 10 * time.Minute},
 		{"support max age", time.Duration(support.MaxDataAge), 2 * time.Hour},
+		{"support derive_periods", support.DerivePeriods, true},
+		{"support week start", fmt.Sprint(support.WeekStartDay), "Monday"},
+		{"sales default derive_periods", sales.DerivePeriods, false},
+		{"sales week start learned", sales.WeekStartDay == nil, true},
 		{"sales inline secret", sales.Secret(), "hunter2-inline"},
 		{"sales default phones", strings.Join(sales.Phones, ","), "ALL"},
 		{"sales default periods", len(sales.Periods), 3},
@@ -196,4 +233,20 @@ func TestPasswordFileFromCredentialsDirectory(t *testing.T) {
 			t.Errorf("error = %v, want $HOME taken literally", err)
 		}
 	})
+}
+
+// The unknown-key check knows every key of prometheus/common's http_client,
+// inline and nested ones included.
+func TestHTTPClientKeysAccepted(t *testing.T) {
+	for _, block := range []string{
+		"  basic_auth: {username: u, password: p}\n  tls_config: {insecure_skip_verify: true, server_name: x, min_version: TLS12}\n  follow_redirects: false\n  enable_http2: false\n",
+		"  authorization: {type: Bearer, credentials: c}\n  proxy_url: http://proxy:3128\n  no_proxy: localhost\n  proxy_connect_header: {X-A: [b]}\n",
+		"  oauth2: {client_id: i, client_secret: s, token_url: http://t/, scopes: [a], endpoint_params: {k: v}, tls_config: {insecure_skip_verify: true}}\n",
+		"  http_headers: {X-Tenant: {values: [a]}, X-Other: {secrets: [b]}}\n  proxy_from_environment: true\n",
+	} {
+		doc := "http_client:\n" + block + "accounts:\n  - name: a\n    tool: dev\n    login: x\n    password: p\n"
+		if _, err := Parse([]byte(doc), "."); err != nil && strings.Contains(err.Error(), "unknown key") {
+			t.Errorf("refused a known key: %v\n%s", err, doc)
+		}
+	}
 }

@@ -4,6 +4,7 @@
 package window
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
@@ -29,7 +30,7 @@ func Spans(p voicetrends.Period, today voicetrends.Date) (current, previous Span
 	case voicetrends.PeriodWeek:
 		return Span{today.AddDays(-6), today}, Span{today.AddDays(-13), today.AddDays(-7)}
 	case voicetrends.PeriodMonth:
-		first := today.AddMonths(0)
+		first := today.FirstOfMonth()
 		last := today.AddMonths(-1)
 		return Span{first, first}, Span{last, last}
 	default:
@@ -70,11 +71,69 @@ func NextRollover(p voicetrends.Period, now time.Time, loc *time.Location, weekS
 	next := voicetrends.PeriodDay.Next(today)
 	switch p {
 	case voicetrends.PeriodMonth:
-		next = p.Next(today.AddMonths(0))
+		next = p.Next(today.FirstOfMonth())
 	case voicetrends.PeriodWeek:
 		if weekStart != nil && p.Next(*weekStart).After(today) {
 			next = p.Next(*weekStart)
 		}
 	}
 	return next.Midnight(loc)
+}
+
+// ZoneMismatchError says that the API's buckets do not start at local
+// midnight in the configured time zone: the account's zone in VoiceTrends is
+// another one, and every bucket would be filed under a wrong day.
+type ZoneMismatchError struct {
+	Location *time.Location // the configured zone
+	Start    time.Time      // the first bucket start that is not a local midnight there
+}
+
+// APIOffset is the UTC offset of the zone whose midnight the bucket starts at.
+func (e *ZoneMismatchError) APIOffset() time.Duration { return offsetOfMidnight(e.Start) }
+
+// Offset is how far the API's midnights lie from the configured zone's: the
+// API's UTC offset minus the configured zone's at that instant.
+func (e *ZoneMismatchError) Offset() time.Duration {
+	_, local := e.Start.In(e.Location).Zone()
+	return e.APIOffset() - time.Duration(local)*time.Second
+}
+
+func (e *ZoneMismatchError) Error() string {
+	_, local := e.Start.In(e.Location).Zone()
+	return fmt.Sprintf("the API's buckets start at midnight UTC%s (e.g. %s), not at midnight in the configured timezone %s (UTC%s): "+
+		"figures would be filed under the wrong day, so they are withheld; set the account's timezone: to its time zone in VoiceTrends",
+		formatOffset(e.APIOffset()), e.Start.UTC().Format(time.RFC3339), e.Location, formatOffset(time.Duration(local)*time.Second))
+}
+
+// CheckMidnights returns a *ZoneMismatchError when a bucket does not start at
+// local midnight in loc (or where a DST change skips midnight, at the first
+// instant of the day), nil when every one does.
+func CheckMidnights(buckets []voicetrends.Bucket, loc *time.Location) error {
+	for _, b := range buckets {
+		if !b.Start.Equal(voicetrends.DateIn(b.Start, loc).Midnight(loc)) {
+			return &ZoneMismatchError{Location: loc, Start: b.Start}
+		}
+	}
+	return nil
+}
+
+// offsetOfMidnight returns the UTC offset, between -12h and +14h, of a zone
+// in which t is a midnight.
+func offsetOfMidnight(t time.Time) time.Duration {
+	u := t.UTC()
+	sinceUTCMidnight := time.Duration(u.Hour())*time.Hour + time.Duration(u.Minute())*time.Minute + time.Duration(u.Second())*time.Second
+	off := -sinceUTCMidnight
+	if off < -12*time.Hour {
+		off += 24 * time.Hour
+	}
+	return off
+}
+
+// formatOffset writes an offset as +05:30 or -05:00.
+func formatOffset(d time.Duration) string {
+	sign := "+"
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	return fmt.Sprintf("%s%02d:%02d", sign, int(d.Hours()), int(d.Minutes())%60)
 }

@@ -1,6 +1,8 @@
 package window
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +127,68 @@ func TestRequestInTheAccountsZone(t *testing.T) {
 	}
 	if s, e := Request(voicetrends.PeriodDay, today); s.String() != "20261126" || e.String() != "20261127" {
 		t.Errorf("Request(day) = %s..%s", s, e)
+	}
+}
+
+func TestCheckMidnights(t *testing.T) {
+	zone := func(name string) *time.Location {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc
+	}
+	ny, london, kolkata, santiago := zone("America/New_York"), zone("Europe/London"), zone("Asia/Kolkata"), zone("America/Santiago")
+	// buckets returns day buckets starting at each date's midnight in loc.
+	buckets := func(loc *time.Location, dates ...voicetrends.Date) []voicetrends.Bucket {
+		var out []voicetrends.Bucket
+		for _, d := range dates {
+			out = append(out, voicetrends.Bucket{Start: d.Midnight(loc)})
+		}
+		return out
+	}
+	d := func(y int, m time.Month, day int) voicetrends.Date {
+		return voicetrends.Date{Year: y, Month: m, Day: day}
+	}
+	for _, c := range []struct {
+		name      string
+		buckets   []voicetrends.Bucket
+		loc       *time.Location
+		apiOffset time.Duration // 0 and offset 0: no mismatch expected
+		offset    time.Duration
+		text      string
+	}{
+		{name: "New York in New York, both DST changes", buckets: buckets(ny, d(2026, 3, 7), d(2026, 3, 8), d(2026, 3, 9), d(2026, 10, 31), d(2026, 11, 1), d(2026, 11, 2)), loc: ny},
+		{name: "Santiago, whose midnight a DST change skips", buckets: buckets(santiago, d(2026, 9, 5), d(2026, 9, 6), d(2026, 9, 7)), loc: santiago},
+		{name: "no buckets", loc: ny},
+		{name: "London buckets read in New York, winter", buckets: buckets(london, d(2026, 11, 25), d(2026, 11, 26)), loc: ny,
+			apiOffset: 0, offset: 5 * time.Hour, text: "midnight UTC+00:00 (e.g. 2026-11-25T00:00:00Z), not at midnight in the configured timezone America/New_York (UTC-05:00)"},
+		{name: "London buckets read in New York, summer", buckets: buckets(london, d(2026, 7, 1)), loc: ny,
+			apiOffset: time.Hour, offset: 5 * time.Hour, text: "midnight UTC+01:00 (e.g. 2026-06-30T23:00:00Z), not at midnight in the configured timezone America/New_York (UTC-04:00)"},
+		{name: "New York buckets read in London", buckets: buckets(ny, d(2026, 11, 26)), loc: london,
+			apiOffset: -5 * time.Hour, offset: -5 * time.Hour, text: "midnight UTC-05:00"},
+		{name: "Kolkata buckets read in London", buckets: buckets(kolkata, d(2026, 1, 10)), loc: london,
+			apiOffset: 5*time.Hour + 30*time.Minute, offset: 5*time.Hour + 30*time.Minute, text: "midnight UTC+05:30"},
+		{name: "one bad bucket among good ones", buckets: append(buckets(ny, d(2026, 11, 24)), buckets(london, d(2026, 11, 25))...), loc: ny,
+			offset: 5 * time.Hour, text: "e.g. 2026-11-25T00:00:00Z"},
+	} {
+		err := CheckMidnights(c.buckets, c.loc)
+		if c.text == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want no mismatch", c.name, err)
+			}
+			continue
+		}
+		var zm *ZoneMismatchError
+		if !errors.As(err, &zm) {
+			t.Errorf("%s: %v, want a *ZoneMismatchError", c.name, err)
+			continue
+		}
+		if zm.APIOffset() != c.apiOffset || zm.Offset() != c.offset {
+			t.Errorf("%s: API offset %s, offset %s; want %s and %s", c.name, zm.APIOffset(), zm.Offset(), c.apiOffset, c.offset)
+		}
+		if !strings.Contains(err.Error(), c.text) || !strings.Contains(err.Error(), "set the account's timezone:") {
+			t.Errorf("%s: %q\nwant it to say %q and name the fix", c.name, err, c.text)
+		}
 	}
 }

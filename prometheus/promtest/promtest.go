@@ -33,9 +33,13 @@ const logTailLines = 30
 
 // Require stops the test unless every named binary is on PATH: t.Fatal when the
 // environment variable CI is "true", t.Skip otherwise, with a message naming the
-// Debian package that provides them.
+// Debian package that provides them. Under go test -short it skips: the
+// end-to-end tests are not part of the quick loop (CI never runs -short).
 func Require(t testing.TB, binaries ...string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test against a real Prometheus: not run with -short")
+	}
 	var missing []string
 	for _, b := range binaries {
 		if _, err := exec.LookPath(b); err != nil {

@@ -2,22 +2,12 @@ package simulator
 
 import (
 	"math"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
-
-// clock is a settable clock for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time)         { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func mustLoc(t testing.TB, name string) *time.Location {
 	t.Helper()
@@ -38,8 +28,8 @@ func get(b voicetrends.Bucket, f voicetrends.Figure) float64 {
 }
 
 // demoSim is a simulator of the demo accounts whose clock stands at now.
-func demoSim(now time.Time, opts Options) (*Simulator, *clock) {
-	c := &clock{t: now}
+func demoSim(now time.Time, opts Options) (*Simulator, *clock.Manual) {
+	c := clock.NewManual(now)
 	opts.Accounts = DemoAccounts()
 	opts.Now = c.Now
 	if opts.Seed == 0 {
@@ -126,7 +116,7 @@ func TestDSTDayBuckets(t *testing.T) {
 		t.Run(tt.zone+"/"+tt.day.String(), func(t *testing.T) {
 			loc := mustLoc(t, tt.zone)
 			acct := Account{Tool: voicetrends.ToolDev, Login: "dst", Password: "pw", Phones: []string{"+15550001"}, TimeZone: loc}
-			c := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+			c := clock.NewManual(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 			sim := New(Options{Accounts: []Account{acct}, Now: c.Now, Seed: 7})
 			b := sim.Bucket("dst", "+15550001", voicetrends.PeriodDay, tt.day)
 			start := time.Date(tt.day.Year, tt.day.Month, tt.day.Day, 0, 0, 0, 0, loc)

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/voicetrends/voicetrends_exporter/collector"
+	"github.com/voicetrends/voicetrends_exporter/collector/config"
+)
+
+// checkConfig is --config.check: it builds everything serve builds (the web
+// configuration, every account's HTTP client, TLS files included) but
+// starts no poller and binds nothing, then prints each account's plan.
+func checkConfig(cfg *config.Config, name, webConfigFile string, logger log.Logger) int {
+	if err := web.Validate(webConfigFile); err != nil {
+		level.Error(logger).Log("msg", "invalid --web.config.file; fix it and start again", "err", err)
+		return 1
+	}
+	exporter := collector.New(collector.Options{Logger: logger})
+	defer exporter.Shutdown(context.Background()) // nothing started: returns at once
+	if err := exporter.Apply(cfg); err != nil {
+		level.Error(logger).Log("msg", "invalid configuration; fix it and start again", "err", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: configuration is valid: %d account(s)\n", name, len(cfg.Accounts))
+	for _, ac := range cfg.Accounts {
+		plan := collector.PlanFor(ac)
+		fmt.Fprintln(stdout, "  "+plan.Summary())
+		if note := plan.StretchNote(); note != "" {
+			fmt.Fprintln(stdout, "    "+note)
+		}
+	}
+	return 0
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
+)
+
+// TestConfigCheck: --config.check refuses what serve refuses, builds the
+// HTTP clients without a request, and prints each account's plan.
+func TestConfigCheck(t *testing.T) {
+	api := newFakeAPI(t)
+	dir := testDir(t)
+	phones := make([]string, 0, 51)
+	phones = append(phones, "ALL")
+	for i := range 50 {
+		phones = append(phones, fmt.Sprintf("%q", fmt.Sprint(6175550100+i)))
+	}
+	big := writeTemp(t, dir, "big.yml", fmt.Sprintf(`base_url: %q
+accounts:
+  - name: support
+    tool: dev
+    login: acme-support
+    password_file: support.pw
+    phones: [%s]
+  - name: sales
+    tool: fuseplus
+    login: acme-sales
+    password_file: sales.pw
+    periods: [day]
+    refresh_interval: 10m
+    max_data_age: 30m
+`, api.url, strings.Join(phones, ", ")))
+	derived := writeTemp(t, dir, "derived.yml", fmt.Sprintf(`base_url: %q
+accounts:
+  - name: support
+    tool: dev
+    login: acme-support
+    password_file: support.pw
+    phones: [%s]
+    derive_periods: true
+    max_data_age: 20m
+`, api.url, strings.Join(phones, ", ")))
+	missingCA := writeTemp(t, dir, "missing-ca.yml", fmt.Sprintf(`base_url: %q
+http_client:
+  tls_config:
+    ca_file: %s
+accounts:
+  - name: support
+    tool: dev
+    login: acme-support
+    password_file: support.pw
+`, api.url, filepath.Join(dir, "no-ca.pem")))
+	badWeb := writeTemp(t, dir, "web.yml", "tls_server_config:\n  cert_file: nope.crt\n")
+
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		wantOut string // stdout, exactly
+		wantLog []string
+	}{
+		{
+			name: "plan",
+			args: []string{"--config.file=" + big},
+			wantOut: big + ": configuration is valid: 2 account(s)\n" +
+				"  account support: 153 target(s), 153 request(s) per refresh, budget 100 per 15m, refresh every 22m57s, max_data_age 1h\n" +
+				"    the budget stretches refresh_interval 5m to 22m57s: 153 requests x (15m / 5m) = 459 per window, more than requests_per_window 100; derive_periods: true would make one request per number serve all 3 periods, refreshing up to 3 times as often\n" +
+				"  account sales: 1 target(s), 1 request(s) per refresh, budget 100 per 15m, refresh every 10m, max_data_age 30m\n",
+		},
+		{
+			name: "plan with derive_periods",
+			args: []string{"--config.file=" + derived},
+			wantOut: derived + ": configuration is valid: 1 account(s)\n" +
+				"  account support: 51 target(s), 51 request(s) per refresh (derive_periods; plus 1 week request a day to learn the week's first day), budget 100 per 15m, refresh every 7m39s, max_data_age 20m\n" +
+				"    the budget stretches refresh_interval 5m to 7m39s: 51 requests x (15m / 5m) = 153 per window, more than requests_per_window 100\n",
+		},
+		{
+			name:    "missing ca_file",
+			args:    []string{"--config.file=" + missingCA},
+			code:    1,
+			wantLog: []string{`account \"support\": building the HTTP client from http_client`, "no-ca.pem", "no such file or directory"},
+		},
+		{
+			name:    "bad web config",
+			args:    []string{"--config.file=" + big, "--web.config.file=" + badWeb},
+			code:    1,
+			wantLog: []string{"--web.config.file"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, logs := captureOutput(t)
+			addr := promtest.FreePort(t)
+			code := run(append([]string{"--config.check", "--web.listen-address=" + addr}, tt.args...), make(chan os.Signal, 1))
+			if code != tt.code {
+				t.Errorf("run returned %d, want %d; log:\n%s", code, tt.code, logs.String())
+			}
+			if got := out.String(); got != tt.wantOut {
+				t.Errorf("stdout\n got: %q\nwant: %q", got, tt.wantOut)
+			}
+			for _, w := range tt.wantLog {
+				if !strings.Contains(logs.String(), w) {
+					t.Errorf("the log does not say %q:\n%s", w, logs.String())
+				}
+			}
+			assertNotListening(t, addr)
+		})
+	}
+	for _, login := range []string{"acme-support", "acme-sales"} {
+		if st := api.sim.Stats(login); st.AuthRequests != 0 || st.DataRequests != 0 {
+			t.Errorf("%s: --config.check sent %d logins and %d data requests, want none", login, st.AuthRequests, st.DataRequests)
+		}
+	}
+}

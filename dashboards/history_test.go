@@ -1,0 +1,100 @@
+package dashboards
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
+)
+
+const (
+	// historyLength covers what the rules and dashboards look back for: the
+	// hours ending 167 to 169 hours ago, one hour each, and a margin.
+	historyLength = 8 * 24 * time.Hour
+	// historyStep is how often the exporter's figures change with the default
+	// refresh interval.
+	historyStep = 5 * time.Minute
+	// historyGap keeps the history clear of the live scrapes that follow it.
+	historyGap = time.Minute
+)
+
+// importHistory writes eight days of synthetic history of the demo account's
+// running counts (calls, transfers and their seconds in the current window, every
+// phone and period) and last success timestamps, with the labels Prometheus gives the live scrape of exporter, as TSDB
+// blocks with `promtool tsdb create-blocks-from openmetrics`, and returns the
+// directory to start Prometheus on. A fresh Prometheus has no week-old data, so
+// without it every query with `offset 1w` (and the rules comparing with the same
+// hour a week ago) would be empty however long the test ran.
+func importHistory(t *testing.T, exporter string, now time.Time) string {
+	t.Helper()
+	var phones []string
+	for _, a := range simulator.DemoAccounts() {
+		if strings.TrimPrefix(a.Login, "demo-") == e2eAccount {
+			phones = append([]string{"ALL"}, a.Phones...)
+		}
+	}
+	if len(phones) == 0 {
+		t.Fatalf("demo account %s not found among the simulator's demo accounts", e2eAccount)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "history.om")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	end := now.Add(-historyGap).Truncate(historyStep)
+	start := end.Add(-historyLength)
+	for _, m := range []struct {
+		name      string
+		help      string
+		perMinute float64 // growth per minute since midnight UTC
+	}{
+		{name: "voicetrends_calls", help: "Calls.", perMinute: 1},
+		{name: "voicetrends_transfers", help: "Transferred calls.", perMinute: 0.15},
+		{name: "voicetrends_call_seconds", help: "Call time in seconds.", perMinute: 180},
+		{name: "voicetrends_transfer_seconds", help: "Transfer time in seconds.", perMinute: 36},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", m.name, m.help, m.name)
+		for _, phone := range phones {
+			for _, period := range []string{"day", "week", "month"} {
+				labels := fmt.Sprintf(`account=%q,instance=%q,job="voicetrends",period=%q,phone=%q,window="current"`,
+					e2eAccount, exporter, period, phone)
+				for ts := start; !ts.After(end); ts = ts.Add(historyStep) {
+					// A running count restarting at midnight: one call a minute, 3 minutes
+					// each, 15% transferred.
+					minutes := float64(ts.Sub(ts.Truncate(24*time.Hour)) / time.Minute)
+					fmt.Fprintf(w, "%s{%s} %g %d\n", m.name, labels, float64(int(minutes*m.perMinute)), ts.Unix())
+				}
+			}
+		}
+	}
+	// The targets' last successes, one per refresh: the rules judge a number only
+	// where this moved in the last 15 minutes, which the live exporter's (pinned,
+	// demo) clock alone would not show until its second refresh.
+	fmt.Fprintf(w, "# HELP voicetrends_last_success_timestamp_seconds Last successful refresh.\n# TYPE voicetrends_last_success_timestamp_seconds gauge\n")
+	for _, phone := range phones {
+		for _, period := range []string{"day", "week", "month"} {
+			labels := fmt.Sprintf(`account=%q,instance=%q,job="voicetrends",period=%q,phone=%q`, e2eAccount, exporter, period, phone)
+			for ts := start; !ts.After(end); ts = ts.Add(historyStep) {
+				fmt.Fprintf(w, "voicetrends_last_success_timestamp_seconds{%s} %d %d\n", labels, ts.Unix(), ts.Unix())
+			}
+		}
+	}
+	fmt.Fprintln(w, "# EOF")
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	storage := filepath.Join(dir, "data")
+	promtest.Promtool(t, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=486h", file, storage)
+	return storage
+}

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/voicetrends/voicetrends_exporter/collector"
+)
+
+// page is a parsed landing page.
+type page struct{ root *html.Node }
+
+func parsePage(t *testing.T, body string) page {
+	t.Helper()
+	root, err := html.Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parsing the landing page: %v", err)
+	}
+	return page{root}
+}
+
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func hasClass(n *html.Node, class string) bool {
+	for _, c := range strings.Fields(attr(n, "class")) {
+		if c == class {
+			return true
+		}
+	}
+	return false
+}
+
+// find returns the elements under n that match.
+func find(n *html.Node, match func(*html.Node) bool) []*html.Node {
+	var out []*html.Node
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && match(n) {
+			out = append(out, n)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+func byID(id string) func(*html.Node) bool {
+	return func(n *html.Node) bool { return attr(n, "id") == id }
+}
+func byTag(tag string) func(*html.Node) bool {
+	return func(n *html.Node) bool { return n.Data == tag }
+}
+
+// text is n's text with whitespace collapsed.
+func text(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// cells returns the text of a row's cells by class.
+func cells(row *html.Node) map[string]string {
+	out := map[string]string{}
+	for _, td := range find(row, byTag("td")) {
+		for _, c := range strings.Fields(attr(td, "class")) {
+			out[c] = text(td)
+		}
+	}
+	return out
+}
+
+// accountRow returns the cells of the account's row in the accounts table.
+func (p page) accountRow(t *testing.T, name string) map[string]string {
+	t.Helper()
+	rows := find(p.root, byID("account-"+name))
+	if len(rows) != 1 {
+		t.Fatalf("the landing page has %d rows for account %s, want 1", len(rows), name)
+	}
+	return cells(rows[0])
+}
+
+// failing returns the cells of each row of the account's failing targets.
+func (p page) failing(name string) []map[string]string {
+	var out []map[string]string
+	for _, table := range find(p.root, byID("failing-"+name)) {
+		for _, tbody := range find(table, byTag("tbody")) {
+			for _, tr := range find(tbody, byTag("tr")) {
+				out = append(out, cells(tr))
+			}
+		}
+	}
+	return out
+}
+
+func TestLandingPageRendering(t *testing.T) {
+	now := time.Date(2026, 3, 8, 6, 59, 30, 0, time.UTC)
+	plan := func(targets int, stretched bool) collector.Plan {
+		p := collector.Plan{Targets: targets, RefreshInterval: 5 * time.Minute, Interval: 5 * time.Minute}
+		if stretched {
+			p.Interval = 22*time.Minute + 57*time.Second
+		}
+		return p
+	}
+	data := landingData{Version: "1.2.3", TelemetryPath: "/metrics", Now: now, Accounts: []collector.AccountStatus{
+		{Name: "ops", Tried: true, LastError: `voicetrends: volume 20260307/20260308/day/ALL: auth: HTTP 401 Unauthorized: <b>invalid</b> "login"`, LastErrorAt: now.Add(-90 * time.Second),
+			Spent: 0, Budget: 100, WindowEnd: now.Add(30 * time.Second), Plan: plan(1, false)},
+		{Name: "sales", Plan: plan(3, false), Budget: 50, WindowEnd: now.Add(30 * time.Second)},
+		{Name: "support", Up: true, Tried: true, LastError: "volume 400", LastErrorAt: now.Add(-time.Hour),
+			Spent: 17, Budget: 100, WindowEnd: now.Add(30 * time.Second), Plan: plan(153, true),
+			Failing: []collector.TargetStatus{
+				{Phone: "+19995550000", Period: "day", LastError: "HTTP 400 Bad Request: not a number of this account", LastAttempt: now.Add(-2 * time.Minute)},
+				{Phone: "6175550100", Period: "week", LastError: "HTTP 502 Bad Gateway", LastAttempt: now.Add(-10 * time.Second), LastSuccess: now.Add(-(time.Hour + 30*time.Second))},
+			}},
+	}}
+	var buf bytes.Buffer
+	if err := renderLanding(&buf, data); err != nil {
+		t.Fatal(err)
+	}
+	p := parsePage(t, buf.String())
+
+	for name, want := range map[string]map[string]string{
+		"ops": {"state": "down", "budget": "0 of 100 (window ends 07:00:00 UTC)", "interval": "every 5m", "failing": "0 of 1",
+			"last-error": `voicetrends: volume 20260307/20260308/day/ALL: auth: HTTP 401 Unauthorized: <b>invalid</b> "login" (1m30s ago)`},
+		"sales": {"state": "starting", "budget": "0 of 50 (window ends 07:00:00 UTC)", "failing": "0 of 3", "last-error": "none"},
+		"support": {"state": "up", "budget": "17 of 100 (window ends 07:00:00 UTC)", "failing": "2 of 153",
+			"interval": "every 22m57s (stretched from 5m by the budget)", "last-error": "volume 400 (1h ago)"},
+	} {
+		got := p.accountRow(t, name)
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("account %s, %s: %q, want %q", name, k, got[k], v)
+			}
+		}
+	}
+	// The error's markup is text, not markup.
+	if n := find(p.root, byTag("b")); len(n) != 0 {
+		t.Errorf("an error's <b> became an element: the page does not escape errors")
+	}
+	want := []map[string]string{
+		{"phone": "+19995550000", "period": "day", "error": "HTTP 400 Bad Request: not a number of this account", "attempt": "2m ago", "success": "never"},
+		{"phone": "6175550100", "period": "week", "error": "HTTP 502 Bad Gateway", "attempt": "10s ago", "success": "1h30s ago"},
+	}
+	got := p.failing("support")
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("support's failing targets:\n got: %v\nwant: %v", got, want)
+	}
+	if rows := p.failing("ops"); len(rows) != 0 {
+		t.Errorf("ops has no failing target, the page lists %v", rows)
+	}
+	links := map[string]bool{}
+	for _, a := range find(p.root, byTag("a")) {
+		links[attr(a, "href")] = true
+	}
+	for _, href := range []string{"/metrics", "/-/healthy", "/-/ready"} {
+		if !links[href] {
+			t.Errorf("no link to %s", href)
+		}
+	}
+	if s := find(p.root, byTag("script")); len(s) != 0 {
+		t.Errorf("the page has %d scripts, want none", len(s))
+	}
+}
+
+// TestLandingPageShowsWhatIsWrong runs the daemon against the simulator
+// with a number the account does not own and an account whose password the
+// API refuses, and reads the page as a person would.
+func TestLandingPageShowsWhatIsWrong(t *testing.T) {
+	api := newFakeAPI(t)
+	dir := testDir(t)
+	cfg := filepath.Join(dir, "voicetrends.yml")
+	writeFile(t, cfg, fmt.Sprintf(`base_url: %q
+accounts:
+  - name: support
+    tool: dev
+    login: acme-support
+    password_file: support.pw
+    phones: [ALL, "+19995550000"]
+    periods: [day]
+  - name: ops
+    tool: insight
+    login: acme-ops
+    password: %q
+    periods: [day]
+`, api.url, supportPassword))
+	d := startDaemon(t, "--config.file="+cfg)
+	d.waitReady()
+	code, body, header := d.do(http.MethodGet, "/")
+	if code != http.StatusOK || !strings.HasPrefix(header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET / = %d %s", code, header.Get("Content-Type"))
+	}
+	assertNoSecrets(t, "the landing page", body)
+	p := parsePage(t, body)
+
+	support := p.accountRow(t, "support")
+	// Whether one bad number makes the account down is voicetrends_up's
+	// business (see the README); the page shows the failing target either way.
+	if support["failing"] != "1 of 2" || !strings.Contains(support["last-error"], "HTTP 400") {
+		t.Errorf("support's row: %v, want 1 of 2 failing, the 400 as last error", support)
+	}
+	// Two requests spent, unless a window began since (at a pinned "now" just before a boundary).
+	var spent int
+	var ends string
+	if _, err := fmt.Sscanf(support["budget"], "%d of 100 (window ends %s UTC)", &spent, &ends); err != nil || spent > 2 {
+		t.Errorf("support's budget: %q, want at most 2 of 100 spent and the window's end", support["budget"])
+	}
+	rows := p.failing("support")
+	if len(rows) != 1 || rows[0]["phone"] != "+19995550000" || rows[0]["success"] != "never" ||
+		!strings.Contains(rows[0]["error"], "not a number of this account") {
+		t.Errorf("support's failing targets: %v, want +19995550000 with the API's 400, never succeeded", rows)
+	}
+	ops := p.accountRow(t, "ops")
+	if ops["state"] != "down" || !strings.Contains(ops["last-error"], "401") {
+		t.Errorf("ops' row: %v, want down with the refused login", ops)
+	}
+}
+
+// A large account on a bad day lists the first failing targets and counts the rest.
+func TestLandingPageBoundsFailingTargets(t *testing.T) {
+	now := time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC)
+	st := collector.AccountStatus{Name: "big", Tried: true, Plan: collector.Plan{Targets: 3000}}
+	for i := range maxFailingShown + 10 {
+		st.Failing = append(st.Failing, collector.TargetStatus{Phone: fmt.Sprint(6175550000 + i), Period: "day", LastError: "HTTP 400", LastAttempt: now})
+	}
+	var buf bytes.Buffer
+	if err := renderLanding(&buf, landingData{TelemetryPath: "/metrics", Now: now, Accounts: []collector.AccountStatus{st}}); err != nil {
+		t.Fatal(err)
+	}
+	p := parsePage(t, buf.String())
+	if rows := p.failing("big"); len(rows) != maxFailingShown {
+		t.Errorf("the page lists %d failing targets, want %d", len(rows), maxFailingShown)
+	}
+	more := find(p.root, func(n *html.Node) bool { return hasClass(n, "more") })
+	if len(more) != 1 || !strings.Contains(text(more[0]), "… and 10 more failing targets") {
+		t.Errorf("the page does not count the targets it leaves out")
+	}
+	if got := p.accountRow(t, "big")["failing"]; got != "60 of 3000" {
+		t.Errorf("big's failing count: %q, want 60 of 3000", got)
+	}
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
+)
+
+// stackHas reports whether any goroutine's stack holds s.
+func stackHas(s string) bool {
+	buf := make([]byte, 1<<20)
+	return bytes.Contains(buf[:runtime.Stack(buf, true)], []byte(s))
+}
+
+// waitClosed waits until nothing listens on addr.
+func waitClosed(t *testing.T, addr string) {
+	t.Helper()
+	waitFor(t, "the listener to close", func() bool {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = conn.Close()
+		}
+		return err != nil
+	})
+}
+
+// TestShutdownDuringReload: SIGTERM while a reload waits for a request in
+// flight cancels the reload; the daemon exits well inside the bound.
+func TestShutdownDuringReload(t *testing.T) {
+	api, _, cfg := supportSetup(t)
+	d := startDaemon(t, "--config.file="+cfg)
+	d.waitReady()
+
+	inFlight, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	var once sync.Once
+	api.setHooks(func(r *http.Request) {
+		if isVolume(r) {
+			once.Do(func() { close(inFlight) })
+			holdUntil(release)(r)
+		}
+	}, nil)
+	// A new target starts a data request at once; the API holds it.
+	weekly := support
+	weekly.periods = "[day, week]"
+	writeConfig(t, cfg, api.url, weekly)
+	if code, body, _ := d.do(http.MethodPost, "/-/reload"); code != http.StatusOK {
+		t.Fatalf("POST /-/reload = %d %q", code, body)
+	}
+	select {
+	case <-inFlight:
+	case <-time.After(waitBound):
+		t.Fatalf("no data request after adding a target")
+	}
+	// The next reload changes the account again, so it halts the poller
+	// whose request the API holds, and waits for it.
+	monthly := support
+	monthly.periods = "[day, week, month]"
+	writeConfig(t, cfg, api.url, monthly)
+	d.signals <- syscall.SIGHUP
+	waitFor(t, "the reload to wait for the poller", func() bool { return stackHas("collector.(*account).halt") })
+
+	sent := time.Now()
+	d.signals <- syscall.SIGTERM
+	select {
+	case code := <-d.done:
+		d.done <- code
+		if code != 0 {
+			t.Errorf("run returned %d, want 0", code)
+		}
+	case <-time.After(shutdownTimeout / 2):
+		t.Fatalf("run did not return within %s of SIGTERM during a reload (the bound is %s)", shutdownTimeout/2, shutdownTimeout)
+	}
+	t.Logf("exit %s after SIGTERM", time.Since(sent).Round(time.Millisecond))
+}
+
+// TestNoRequestAfterSignal: SIGTERM during a login lets the login finish,
+// but no data request starts after it.
+func TestNoRequestAfterSignal(t *testing.T) {
+	api, _, cfg := supportSetup(t)
+	inLogin, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	var afterSignal []string
+	signalled := false
+	api.setHooks(func(r *http.Request) {
+		mu.Lock()
+		if signalled {
+			afterSignal = append(afterSignal, r.URL.Path)
+		}
+		mu.Unlock()
+		if strings.HasSuffix(r.URL.Path, "/auth") {
+			once.Do(func() { close(inLogin) })
+			holdUntil(release)(r)
+		}
+	}, nil)
+	d := startDaemon(t, "--config.file="+cfg)
+	select {
+	case <-inLogin:
+	case <-time.After(waitBound):
+		t.Fatalf("no login")
+	}
+	mu.Lock()
+	signalled = true
+	mu.Unlock()
+	d.signals <- syscall.SIGTERM
+	waitClosed(t, d.addr)
+	close(release)
+	if code := d.wait(); code != 0 {
+		t.Errorf("run returned %d after SIGTERM, want 0", code)
+	}
+	st := api.sim.Stats("acme-support")
+	if st.AuthRequests != 1 || st.DataRequests != 0 {
+		t.Errorf("the API saw %d logins and %d data requests, want the login in flight and no data request", st.AuthRequests, st.DataRequests)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(afterSignal) != 0 {
+		t.Errorf("requests started after SIGTERM: %v", afterSignal)
+	}
+	if strings.Contains(d.logs.String(), "refresh failed") {
+		t.Errorf("a refresh failed during shutdown:\n%s", d.logs.String())
+	}
+}
+
+// TestListenTCPAndVsock: a TCP and a vsock address together either both
+// serve, or the daemon refuses to start and leaves no listener behind; it
+// never binds the TCP address twice.
+func TestListenTCPAndVsock(t *testing.T) {
+	_, _, cfg := supportSetup(t)
+	for _, order := range [][2]bool{{true, false}, {false, true}} {
+		_, logs := captureOutput(t)
+		tcp := promtest.FreePort(t)
+		_, port, _ := net.SplitHostPort(promtest.FreePort(t))
+		vs := "--web.listen-address=vsock://:" + port
+		args := []string{"--config.file=" + cfg, "--web.listen-address=" + tcp}
+		if order[1] {
+			args = []string{"--config.file=" + cfg, vs, "--web.listen-address=" + tcp}
+		} else {
+			args = append(args, vs)
+		}
+		signals := make(chan os.Signal, 1)
+		done := make(chan int, 1)
+		go func() { done <- run(args, signals) }()
+		var code int
+		served := false
+		waitFor(t, "the daemon to serve on TCP or give up", func() bool {
+			select {
+			case code = <-done:
+				return true
+			default:
+			}
+			resp, err := http.Get("http://" + tcp + "/-/healthy")
+			if err != nil {
+				return false
+			}
+			_ = resp.Body.Close()
+			served = true
+			return true
+		})
+		if served {
+			signals <- syscall.SIGTERM
+			select {
+			case code = <-done:
+			case <-time.After(waitBound):
+				t.Fatalf("run did not return after SIGTERM")
+			}
+			if code != 0 {
+				t.Errorf("run returned %d after SIGTERM, want 0", code)
+			}
+		} else if code != 1 {
+			t.Errorf("run returned %d, want 1 (vsock unavailable) or to serve", code)
+		}
+		if strings.Contains(logs.String(), "address already in use") {
+			t.Errorf("the TCP address was bound twice:\n%s", logs.String())
+		}
+		assertNotListening(t, tcp)
+		t.Logf("vsock first %v: served %v, exit %d", order[1], served, code)
+	}
+}
