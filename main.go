@@ -191,6 +191,7 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, clk clock.Cl
 	exporterDone := make(chan struct{})
 	stopExporter := sync.OnceFunc(func() {
 		deadline := time.Now().Add(shutdownTimeout)
+		exporter.StopRequests() // now, not when the goroutine below runs
 		go func() {
 			defer close(exporterDone)
 			ctx, cancel := context.WithDeadline(context.Background(), deadline)
