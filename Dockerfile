@@ -20,17 +20,10 @@ ARG BUILD_DATE=unknown
 # Set by BuildKit for multi-platform builds; empty means the builder's own.
 ARG TARGETOS
 ARG TARGETARCH
-# timetzdata embeds the zone database so accounts' IANA time zones resolve on
-# scratch, whatever main.go imports.
-RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
-    go build -trimpath -tags timetzdata \
-      -ldflags "-s -w \
-        -X github.com/prometheus/common/version.Version=${VERSION} \
-        -X github.com/prometheus/common/version.Revision=${REVISION} \
-        -X github.com/prometheus/common/version.Branch=${BRANCH} \
-        -X github.com/prometheus/common/version.BuildUser=${BUILD_USER} \
-        -X github.com/prometheus/common/version.BuildDate=${BUILD_DATE}" \
-      -o /out/voicetrends_exporter . \
+# packaging/build.sh holds the build flags (static, -trimpath, the zone database
+# inside, the version stamped), shared with the Debian package and CI's
+# empty-root test of this image.
+RUN GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} packaging/build.sh /out/voicetrends_exporter \
  && echo 'voicetrends:x:10141:10141:voicetrends_exporter:/nonexistent:/sbin/nologin' >/out/passwd \
  && echo 'voicetrends:x:10141:' >/out/group \
  && mkdir -p /out/etc/voicetrends_exporter

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ type backfillFlags struct {
 	from, to   string
 	accounts   []string
 	periods    string
+	phones     string
 	resolution time.Duration
 	labels     []string
 	output     string
@@ -44,6 +46,7 @@ func addBackfillFlags(cmd *kingpin.CmdClause) *backfillFlags {
 	cmd.Flag("to", "Last date to backfill, YYYYMMDD in each account's time zone, at most today; no sample is written after its end nor within 3h of now.").Required().StringVar(&f.to)
 	cmd.Flag("account", "Backfill only this account (repeatable); default every account in the configuration.").StringsVar(&f.accounts)
 	cmd.Flag("periods", "Comma-separated periods to backfill (day, week, month); default each account's configured periods.").StringVar(&f.periods)
+	cmd.Flag("phones", "Comma-separated phones to backfill, as written in the configuration (ALL included), e.g. to redo one number; default each account's phones.").StringVar(&f.phones)
 	cmd.Flag("resolution", "Interval between two samples of a series, a whole number of seconds; at most 5m keeps graphs gap-free.").Default("5m").DurationVar(&f.resolution)
 	cmd.Flag("label", "Extra label NAME=VALUE on every series (repeatable), e.g. the job and instance labels Prometheus gives the scraped exporter, so that history and live data are one series.").StringsVar(&f.labels)
 	cmd.Flag("output", "OpenMetrics file to write, for promtool tsdb create-blocks-from openmetrics; required unless --dry-run.").StringVar(&f.output)
@@ -71,6 +74,13 @@ func (f *backfillFlags) options(now time.Time) (backfill.Options, error) {
 			if !seen[p] {
 				seen[p] = true
 				opts.Periods = append(opts.Periods, p)
+			}
+		}
+	}
+	if f.phones != "" {
+		for _, s := range strings.Split(f.phones, ",") {
+			if p := strings.TrimSpace(s); p != "" && !slices.Contains(opts.Phones, p) {
+				opts.Phones = append(opts.Phones, p)
 			}
 		}
 	}
@@ -172,7 +182,7 @@ func (f *backfillFlags) run(configFile string, logger log.Logger) error {
 		"requests", res.Requests, "failed_targets", len(res.Failed),
 		"next", "promtool tsdb create-blocks-from openmetrics --max-block-duration=486h "+f.output+" DIR; then move DIR/* into Prometheus' data directory")
 	if len(res.Failed) > 0 {
-		return fmt.Errorf("%d of %d targets failed (logged above); %s holds the others: rerun for the failed ones with --account/--periods",
+		return fmt.Errorf("%d of %d targets failed (logged above); %s holds the others: rerun for the failed ones with --account, --phones and --periods",
 			len(res.Failed), len(res.Failed)+len(res.Series), f.output)
 	}
 	return nil

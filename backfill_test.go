@@ -91,6 +91,8 @@ func TestBackfillBadInput(t *testing.T) {
 		{"bad to", []string{"--from=20260101", "--to=20260231", "--output=" + out}, 1, `--to: invalid date \"20260231\": use YYYYMMDD`},
 		{"unknown period", []string{"--from=20260101", "--to=20260131", "--periods=day,year", "--output=" + out}, 1,
 			`--periods \"day,year\": unknown period \"year\": use day, week or month`},
+		{"unknown phone", []string{"--from=20260101", "--to=20260131", "--phones=" + bfPhone1 + ",19995550000", "--output=" + out}, 1,
+			"--phones 19995550000 is not among the phones of the selected accounts"},
 		{"zero resolution", []string{"--from=20260101", "--to=20260131", "--resolution=0s", "--output=" + out}, 1, "--resolution 0s: use a positive whole number of seconds"},
 		{"negative resolution", []string{"--from=20260101", "--to=20260131", "--resolution=-5m", "--output=" + out}, 1, "--resolution -5m0s"},
 		{"fractional resolution", []string{"--from=20260101", "--to=20260131", "--resolution=90.5s", "--output=" + out}, 1, "--resolution 1m30.5s"},
@@ -270,4 +272,27 @@ func TestBackfillPrometheusEndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("checked %d days of %s..%s against the simulator", checked, from, to)
+}
+
+// TestBackfillDryRunOnePhone: --phones redoes one number, in every period.
+func TestBackfillDryRunOnePhone(t *testing.T) {
+	e := newBackfillEnv(t)
+	out, logs := captureOutput(t)
+	to := e.today().AddDays(-1)
+	code := run([]string{"backfill", "--config.file=" + e.config, "--from=" + to.AddDays(-30).String(), "--to=" + to.String(),
+		"--phones=" + bfPhone2, "--dry-run"}, make(chan os.Signal, 1))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, logs)
+	}
+	if !strings.Contains(out.String(), "account acme (America/New_York): 3 targets, 3 requests") {
+		t.Errorf("plan is not one number in three periods:\n%s", out)
+	}
+	for _, other := range []string{"ALL", bfPhone1} {
+		if strings.Contains(out.String(), other+" ") {
+			t.Errorf("plan holds %s:\n%s", other, out)
+		}
+	}
+	if n := e.requests.Load(); n != 0 {
+		t.Errorf("a dry run sent %d requests", n)
+	}
 }

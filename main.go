@@ -67,6 +67,7 @@ func run(args []string, signals chan os.Signal) int {
 	app := kingpin.New(exporterName, "Prometheus exporter for Plum Voice VoiceTrends call volume.")
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
+	app.UsageTemplate(usageTemplate)
 	configFile := app.Flag("config.file", "VoiceTrends exporter configuration file.").Default("voicetrends.yml").String()
 	logLevel := app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").Enum("debug", "info", "warn", "error")
 	logFormat := app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").Enum("logfmt", "json")
@@ -190,6 +191,7 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, clk clock.Cl
 	exporterDone := make(chan struct{})
 	stopExporter := sync.OnceFunc(func() {
 		deadline := time.Now().Add(shutdownTimeout)
+		exporter.StopRequests() // now, not when the goroutine below runs
 		go func() {
 			defer close(exporterDone)
 			ctx, cancel := context.WithDeadline(context.Background(), deadline)

@@ -204,13 +204,12 @@ func (e *Exporter) Start() {
 
 func (e *Exporter) start(a *account) {
 	hard, cancel := context.WithCancel(context.Background())
-	soft, stop := context.WithCancel(hard)
-	unhook := context.AfterFunc(e.closing, stop)
+	// A child of closing, so that StopRequests ends it before returning.
+	soft, stop := context.WithCancel(e.closing)
 	a.stop, a.cancel, a.done = stop, cancel, make(chan struct{})
 	p := newPoller(a.cfg, a.client, a.budget, e.clock, log.With(e.logger, "account", a.cfg.Name), &a.snapshot)
 	go func() {
 		defer close(a.done)
-		defer unhook()
 		p.run(hard, soft)
 	}()
 }
@@ -231,9 +230,13 @@ func (a *account) halt(ctx context.Context) {
 	a.cancel()
 }
 
-// Shutdown stops every poller, letting requests in flight finish until ctx
-// ends. No request starts once it is called, and a reload in progress stops
-// waiting for the requests it halts.
+// StopRequests makes sure that no poller starts another request, logins
+// included, from the moment it returns; Shutdown then waits for the requests
+// under way. A reload in progress stops waiting for the requests it halts.
+func (e *Exporter) StopRequests() { e.close() }
+
+// Shutdown stops every poller (see StopRequests), letting requests in flight
+// finish until ctx ends.
 func (e *Exporter) Shutdown(ctx context.Context) {
 	e.close()
 	e.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -160,17 +161,24 @@ type fetcher struct {
 
 func (f *fetcher) run(ctx context.Context) {
 	a := f.plan
-	var fatal error // ends the account: its login is refused
+	var fatal error                // ends the account: its login is refused
+	notOwned := map[string]error{} // phones the API says the account does not own
 	for _, t := range a.Targets {
 		if ctx.Err() != nil {
 			return
 		}
 		var buckets []voicetrends.Bucket
 		err := fatal
+		reported := false // the number's refusal is logged already
 		if err == nil {
-			buckets, err = f.target(ctx, t)
+			err = notOwned[t.Phone]
+			reported = err != nil
+		}
+		skipped := err != nil
+		if skipped {
+			f.progress.done.Add(int64(len(t.Ranges))) // never sent
 		} else {
-			f.progress.done.Add(int64(len(t.Ranges))) // skipped: never sent
+			buckets, err = f.target(ctx, t)
 		}
 		if ctx.Err() != nil {
 			return
@@ -186,10 +194,15 @@ func (f *fetcher) run(ctx context.Context) {
 				// Every bucket of the account would land on a wrong day.
 				fatal = fmt.Errorf("refusing the account's history, skipping its other targets: %w", err)
 				err = fatal
+			case !skipped && namesPhone(err, t.Phone):
+				err = fmt.Errorf("the account does not own this number (the API's 400 names it), so its other periods are skipped; check it or remove it from phones: %w", err)
+				notOwned[t.Phone] = err
 			}
 			f.failed = append(f.failed, &TargetError{Account: a.Account.Name, Phone: t.Phone, Period: t.Period, Err: err})
 			f.progress.failed.Add(1)
-			level.Error(f.logger).Log("msg", "cannot fetch the target's history; the others go on", "phone", t.Phone, "period", t.Period, "err", err)
+			if !reported {
+				level.Error(f.logger).Log("msg", "cannot fetch the target's history; the others go on", "phone", t.Phone, "period", t.Period, "err", err)
+			}
 			continue
 		}
 		f.series = append(f.series, Series{
@@ -218,7 +231,7 @@ func (f *fetcher) target(ctx context.Context, t Target) ([]voicetrends.Bucket, e
 			f.progress.done.Add(1)
 			continue
 		}
-		if splittable && tooLarge(err) {
+		if splittable && tooLarge(err) && !namesPhone(err, t.Phone) {
 			first, second := r.halves()
 			level.Info(f.logger).Log("msg", "the API refused a range; splitting it in halves", "phone", t.Phone, "period", t.Period, "range", r, "err", err)
 			queue = append([]Range{first, second}, queue...)
@@ -274,6 +287,17 @@ func (f *fetcher) volume(ctx context.Context, req voicetrends.VolumeRequest, spl
 			return nil, err
 		}
 	}
+}
+
+// namesPhone reports whether err is a 400 whose message names phone: the
+// API refuses the number itself (one the account does not own), which no
+// shorter range or other period cures.
+func namesPhone(err error, phone string) bool {
+	var e *voicetrends.APIError
+	if phone == voicetrends.AllPhones || !errors.As(err, &e) || e.StatusCode != http.StatusBadRequest {
+		return false
+	}
+	return strings.Contains(e.Message, strings.TrimPrefix(phone, "+"))
 }
 
 // tooLarge reports whether the API refused a range in a way that a shorter

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-kit/log"
+
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
@@ -191,20 +193,85 @@ func TestFetchSplitsRefusedRanges(t *testing.T) {
 	checkBuckets(t, e.sim, s)
 }
 
-// TestFetchStopsSplittingRefusals: a 400 that is not about size (a phone
-// the account does not own) costs a few halvings, not a cascade.
-func TestFetchStopsSplittingRefusals(t *testing.T) {
+// TestFetchSkipsANumberTheAccountDoesNotOwn: a 400 that names the phone is
+// about the number, not the range: one request, one log line, and the
+// number's other periods are skipped without a request; ALL goes on.
+func TestFetchSkipsANumberTheAccountDoesNotOwn(t *testing.T) {
 	e := newEnv(t, simulator.Options{}, nil)
-	_, res, prog := e.fetch(t, e.config(t, "demo-support-pass", `"+18005550199", ALL`, "    periods: [day]\n"),
+	cfg := parseConfig(t, e.config(t, "demo-support-pass", `"+18005550199", ALL`, ""))
+	p, err := NewPlan(cfg, Options{From: date("20250402"), To: date("20260401"), Resolution: time.Hour, Now: e.clock.Now()}) // 365 days
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	prog := &Progress{}
+	res, err := p.Fetch(context.Background(), FetchOptions{Config: cfg, Clock: e.clock, Progress: prog, Logger: log.NewLogfmtLogger(&logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed) != 3 {
+		t.Fatalf("failed %v, want the unknown phone's three periods", res.Failed)
+	}
+	for _, f := range res.Failed {
+		if f.Phone != "+18005550199" || !voicetrends.IsBadRequest(f) || !strings.Contains(f.Error(), "does not own") {
+			t.Errorf("failed %v, want the unknown phone's 400, saying the account does not own it", f)
+		}
+	}
+	if len(res.Series) != 3 || res.Series[0].Phone != "ALL" || len(res.Series[0].Buckets) != 365 {
+		t.Fatalf("the other targets did not complete: %d series", len(res.Series))
+	}
+	// One refused request for the number, no split; then ALL's three periods.
+	if got := e.sim.Stats(login).DataRequests; got != 4 || res.Requests != 4 {
+		t.Errorf("%d requests served, %d sent; want 4", got, res.Requests)
+	}
+	named := 0
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "+18005550199") {
+			named++
+		}
+	}
+	if n := named; n != 1 || strings.Contains(logs.String(), "splitting") {
+		t.Errorf("the number is named in %d log lines, want 1:\n%s", n, logs.String())
+	}
+	if done, total, failed := prog.Counts(); done != total || failed != 3 {
+		t.Errorf("progress %d/%d, %d failed", done, total, failed)
+	}
+}
+
+// TestFetchStopsSplittingRefusals: a 400 that names nothing (the API's
+// "invalid input") may be about the range's size, so the range is halved,
+// but only down to minSplitDays: a few halvings, not a cascade.
+func TestFetchStopsSplittingRefusals(t *testing.T) {
+	refuse := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/%2B18005550100") || strings.HasSuffix(r.URL.Path, "/+18005550100") {
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprint(w, `{"error":"invalid input"}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	var sent atomic.Int64
+	count := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/volume/") {
+				sent.Add(1)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	e := newEnv(t, simulator.Options{}, func(h http.Handler) http.Handler { return count(refuse(h)) })
+	_, res, prog := e.fetch(t, e.config(t, "demo-support-pass", `"+18005550100", ALL`, "    periods: [day]\n"),
 		Options{From: date("20250402"), To: date("20260401")}) // 365 days
-	if len(res.Failed) != 1 || res.Failed[0].Phone != "+18005550199" || !voicetrends.IsBadRequest(res.Failed[0]) {
-		t.Fatalf("failed %v, want the unknown phone with a 400", res.Failed)
+	if len(res.Failed) != 1 || res.Failed[0].Phone != "+18005550100" || !voicetrends.IsBadRequest(res.Failed[0]) {
+		t.Fatalf("failed %v, want the refused phone with a 400", res.Failed)
 	}
 	if len(res.Series) != 1 || res.Series[0].Phone != "ALL" || len(res.Series[0].Buckets) != 365 {
 		t.Fatalf("the other target did not complete: %d series", len(res.Series))
 	}
 	// 365, 183, 92, 46 and 23 days refused; 23 is too short to blame on size. Then ALL.
-	if got := e.sim.Stats(login).DataRequests; got != 6 {
+	if got := sent.Load(); got != 6 {
 		t.Errorf("%d requests, want 6", got)
 	}
 	if done, total, failed := prog.Counts(); done != total || failed != 1 {

@@ -54,6 +54,7 @@ type Options struct {
 	From, To   voicetrends.Date     // inclusive, in each account's time zone
 	Accounts   []string             // account names; empty means every account
 	Periods    []voicetrends.Period // replace each account's periods; empty keeps them
+	Phones     []string             // only these of each account's phones; empty keeps them all
 	Resolution time.Duration        // between two samples of a series; whole seconds
 	Now        time.Time            // when the backfill runs
 }
@@ -143,6 +144,9 @@ func NewPlan(cfg *config.Config, opts Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if accounts, err = selectPhones(accounts, opts.Phones); err != nil {
+		return nil, err
+	}
 	plan := &Plan{Options: opts}
 	for _, ac := range accounts {
 		loc := ac.Location
@@ -190,6 +194,43 @@ func selectAccounts(cfg *config.Config, names []string) ([]config.Account, error
 	for _, a := range cfg.Accounts {
 		if slices.Contains(names, a.Name) {
 			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// selectPhones narrows each account to the given phones, dropping accounts
+// left with none. Every phone must be configured for one of the accounts:
+// history of a number the live exporter does not serve would join no series.
+func selectPhones(accounts []config.Account, phones []string) ([]config.Account, error) {
+	if len(phones) == 0 {
+		return accounts, nil
+	}
+	var out []config.Account
+	found := map[string]bool{}
+	var configured []string
+	for _, a := range accounts {
+		var keep []string
+		for _, p := range a.Phones {
+			if !slices.Contains(configured, p) {
+				configured = append(configured, p)
+			}
+			if slices.Contains(phones, p) {
+				keep = append(keep, p)
+				found[p] = true
+			}
+		}
+		if len(keep) > 0 {
+			a.Phones = keep
+			out = append(out, a)
+		}
+	}
+	for _, p := range phones {
+		if err := voicetrends.ValidatePhone(p); err != nil {
+			return nil, fmt.Errorf("--phones: %w", err)
+		}
+		if !found[p] {
+			return nil, fmt.Errorf("--phones %s is not among the phones of the selected accounts (%s): add it to an account's phones first, or pick one of those", p, strings.Join(configured, ", "))
 		}
 	}
 	return out, nil

@@ -74,6 +74,19 @@ func TestNewPlanRequests(t *testing.T) {
 			},
 		},
 		{
+			name:     "one number, redone",
+			opts:     Options{From: date("20260301"), To: date("20260331"), Phones: []string{"+18005550101"}},
+			requests: map[string]int{"support": 3}, // sales has no such number and drops out
+			ranges: map[string][]Range{
+				"support +18005550101 day": {{date("20260301"), date("20260331")}},
+			},
+		},
+		{
+			name:     "ALL of every account",
+			opts:     Options{From: date("20260301"), To: date("20260331"), Phones: []string{"ALL"}},
+			requests: map[string]int{"support": 3, "sales": 1},
+		},
+		{
 			name:     "split past MaxSpanDays",
 			opts:     Options{From: date("20200101"), To: date("20261125"), Accounts: []string{"sales"}},
 			requests: map[string]int{"sales": 3},
@@ -184,6 +197,9 @@ func TestNewPlanBadInput(t *testing.T) {
 		// The 26th has begun in London but not yet in New York.
 		{"to today in one zone only", func(o *Options) { o.To = date("20261126") }, `account "support" (today is 20261125`},
 		{"unknown account", func(o *Options) { o.Accounts = []string{"sales", "nope"} }, `--account "nope" is not in the configuration: use one of support, sales`},
+		{"phone of no selected account", func(o *Options) { o.Phones, o.Accounts = []string{"+18005550100"}, []string{"sales"} }, "--phones +18005550100 is not among the phones of the selected accounts (ALL): add it to an account's phones first"},
+		{"phone of no account", func(o *Options) { o.Phones = []string{"ALL", "+18005550199"} }, "--phones +18005550199 is not among the phones of the selected accounts (ALL, +18005550100, +18005550101)"},
+		{"malformed phone", func(o *Options) { o.Phones = []string{"617-555"} }, "--phones: "},
 		{"unknown period", func(o *Options) { o.Periods = []voicetrends.Period{"year"} }, `--periods: unknown period "year": use day, week or month`},
 		{"zero resolution", func(o *Options) { o.Resolution = 0 }, "--resolution 0s: use a positive whole number of seconds"},
 		{"negative resolution", func(o *Options) { o.Resolution = -time.Minute }, "--resolution -1m0s"},

@@ -260,7 +260,10 @@ func (a *Account) validate(dir string) *fieldError {
 	case a.PasswordFile != "" && a.Password != "":
 		return fieldErr("password", "set either password or password_file, not both")
 	case a.PasswordFile != "":
-		path := a.PasswordFile
+		path, err := expandCredentials(a.PasswordFile)
+		if err != nil {
+			return fieldErr("password_file", "%v", err)
+		}
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(dir, path)
 		}
@@ -423,4 +426,23 @@ func (c *Config) String() string {
 		return fmt.Sprintf("<config: %v>", err)
 	}
 	return string(b)
+}
+
+// credentialsVar is where systemd puts the files of a unit's LoadCredential=:
+// a password_file there lets the password stay readable by root alone.
+const credentialsVar = "CREDENTIALS_DIRECTORY"
+
+// expandCredentials replaces $CREDENTIALS_DIRECTORY or ${CREDENTIALS_DIRECTORY}
+// in a password_file path. No other variable is expanded, so a path holding
+// a $ otherwise means what it says.
+func expandCredentials(path string) (string, error) {
+	if !strings.Contains(path, "$"+credentialsVar) && !strings.Contains(path, "${"+credentialsVar+"}") {
+		return path, nil
+	}
+	dir := os.Getenv(credentialsVar)
+	if dir == "" {
+		return "", fmt.Errorf("%q needs $%s, which systemd sets for a unit with LoadCredential=; outside systemd, set it to the directory holding the password file", path, credentialsVar)
+	}
+	path = strings.ReplaceAll(path, "${"+credentialsVar+"}", dir)
+	return strings.ReplaceAll(path, "$"+credentialsVar, dir), nil
 }

@@ -197,6 +197,44 @@ voicetrends_config_last_reload_successful 0
 	}
 }
 
+// A systemd unit's LoadCredential= puts the password under
+// $CREDENTIALS_DIRECTORY; password_file may name it so.
+func TestPasswordFileFromCredentialsDirectory(t *testing.T) {
+	creds := t.TempDir()
+	if err := os.WriteFile(filepath.Join(creds, "password"), []byte("from-credential\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := func(path string) []byte {
+		return []byte("accounts:\n  - name: a\n    tool: dev\n    login: l\n    password_file: " + path + "\n")
+	}
+	for _, path := range []string{"${CREDENTIALS_DIRECTORY}/password", "$CREDENTIALS_DIRECTORY/password"} {
+		t.Run(path, func(t *testing.T) {
+			t.Setenv("CREDENTIALS_DIRECTORY", creds)
+			cfg, err := Parse(config(path), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Accounts[0].Secret(); got != "from-credential" {
+				t.Errorf("secret = %q, want the credential's", got)
+			}
+		})
+	}
+	t.Run("outside systemd", func(t *testing.T) {
+		t.Setenv("CREDENTIALS_DIRECTORY", "")
+		_, err := Parse(config("${CREDENTIALS_DIRECTORY}/password"), t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "5: accounts[0].password_file:") || !strings.Contains(err.Error(), "LoadCredential=") {
+			t.Errorf("error = %v, want one naming the key and LoadCredential=", err)
+		}
+	})
+	t.Run("other variables are not expanded", func(t *testing.T) {
+		t.Setenv("HOME", creds)
+		_, err := Parse(config("$HOME/password"), t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "$HOME/password") {
+			t.Errorf("error = %v, want $HOME taken literally", err)
+		}
+	})
+}
+
 // The unknown-key check knows every key of prometheus/common's http_client,
 // inline and nested ones included.
 func TestHTTPClientKeysAccepted(t *testing.T) {

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestTopLevelHelpAndVersion: `voicetrends_exporter --help` runs serve by
+// default, so its help must show serve's flags; --version must show a version.
+func TestTopLevelHelpAndVersion(t *testing.T) {
+	t.Run("help", func(t *testing.T) {
+		_, logs := captureOutput(t)
+		if code := run([]string{"--help"}, make(chan os.Signal, 1)); code != 0 {
+			t.Fatalf("--help exited %d", code)
+		}
+		help := logs.String()
+		for _, flag := range []string{"--[no-]demo", "--[no-]config.check", "--web.listen-address=:10141", "--web.config.file", "--[no-]web.systemd-socket", "--web.telemetry-path", "--config.file", "backfill", "simulator"} {
+			if !strings.Contains(help, flag) {
+				t.Errorf("top-level --help does not show %s:\n%s", flag, help)
+			}
+		}
+		// backfill's flags belong to `backfill --help` only.
+		if strings.Contains(help, "--from") && !strings.Contains(help, "backfill --from") {
+			t.Errorf("top-level --help shows backfill's flags:\n%s", help)
+		}
+	})
+	t.Run("version", func(t *testing.T) {
+		_, logs := captureOutput(t)
+		if code := run([]string{"--version"}, make(chan os.Signal, 1)); code != 0 {
+			t.Fatalf("--version exited %d", code)
+		}
+		if !regexp.MustCompile(`voicetrends_exporter, version \S+ \(`).MatchString(logs.String()) {
+			t.Errorf("--version shows no version:\n%s", logs.String())
+		}
+	})
+}
