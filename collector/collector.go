@@ -16,8 +16,9 @@ import (
 	promconfig "github.com/prometheus/common/config"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
@@ -363,7 +364,7 @@ func (t *target) metrics(s *accountSnapshot, today voicetrends.Date, now time.Ti
 		}
 		// Windows are chosen at scrape time, not at refresh time, so that a
 		// bucket never passes for the current period after its period has ended.
-		cur, prev := window.Select(p, today, s.location, t.buckets[vi])
+		cur, prev := calendar.Select(p, today, s.location, t.buckets[vi])
 		for w, b := range [2]*voicetrends.Bucket{cur, prev} {
 			if b == nil {
 				continue
@@ -384,4 +385,4 @@ func (t *target) metrics(s *accountSnapshot, today voicetrends.Date, now time.Ti
 }
 
 // windowNames are the window label values, current first.
-var windowNames = [2]string{window.Current, window.Previous}
+var windowNames = [2]string{metric.Current, metric.Previous}

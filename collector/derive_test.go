@@ -11,7 +11,8 @@ import (
 
 	"github.com/go-kit/log"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
@@ -92,7 +93,7 @@ func checkDerived(t *testing.T, h *harness, loc *time.Location, phones []string)
 			t.Errorf("%s: period start {%s} = %v, want %v", h.clock.Now(), key, got, w.b.Start.Unix())
 		}
 	}
-	for _, f := range FigureMetrics() {
+	for _, f := range metric.Figures {
 		got := h.series(f.Name)
 		for key, w := range want {
 			v, sent := w.b.Get(f.Figure)
@@ -308,7 +309,7 @@ func TestDerivedRoundingOverAYear(t *testing.T) {
 					in = append(in, days[d])
 					n++
 				}
-				got := window.Sum(start.Midnight(ny), in)
+				got := calendar.Sum(start.Midnight(ny), in)
 				for _, f := range voicetrends.Figures {
 					w, _ := truth.Get(f)
 					g, _ := got.Get(f)

@@ -14,7 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"

@@ -6,7 +6,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 

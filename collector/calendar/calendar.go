@@ -1,19 +1,15 @@
-// Package window works out, in an account's time zone, which dates one
-// refresh asks the API for and which returned buckets are the current and the
-// previous window of a period.
-package window
+// Package calendar works out, in an account's time zone, which dates one
+// refresh asks the API for, which returned buckets are the current and the
+// previous period (the `window` label), when a period rolls over, how weeks
+// and months are summed from days, and whether the API's buckets start at
+// local midnight at all.
+package calendar
 
 import (
 	"fmt"
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
-)
-
-// The values of the window label.
-const (
-	Current  = "current"  // the period in progress, to date
-	Previous = "previous" // the last complete period
 )
 
 // Span is the dates on which a window's bucket may start, inclusive.

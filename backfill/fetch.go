@@ -16,8 +16,8 @@ import (
 	promconfig "github.com/prometheus/common/config"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
@@ -183,7 +183,7 @@ func (f *fetcher) run(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			var zone *window.ZoneMismatchError
+			var zone *calendar.ZoneMismatchError
 			switch {
 			case fatal != nil:
 			case voicetrends.IsUnauthorized(err):
@@ -222,7 +222,7 @@ func (f *fetcher) target(ctx context.Context, t Target) ([]voicetrends.Bucket, e
 		splittable := r.Days() > minSplitDays
 		resp, err := f.volume(ctx, voicetrends.VolumeRequest{Start: r.Start, End: r.End, Period: t.Period, Phone: t.Phone}, splittable)
 		if err == nil {
-			if err := window.CheckMidnights(resp.Buckets, f.plan.Account.Location); err != nil {
+			if err := calendar.CheckMidnights(resp.Buckets, f.plan.Account.Location); err != nil {
 				f.progress.done.Add(int64(1 + len(queue)))
 				return nil, err
 			}
