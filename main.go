@@ -85,7 +85,7 @@ func run(args []string, signals chan os.Signal) int {
 	backfillFlags := addBackfillFlags(backfill)
 
 	sim := app.Command("simulator", "Serve the VoiceTrends API simulator with the demo accounts, for trying other clients.")
-	simAddress := sim.Flag("listen-address", "Address the simulator listens on.").Default("127.0.0.1:10142").String()
+	simFlags := addSimulatorFlags(sim)
 
 	app.UsageWriter(stderr)
 	app.ErrorWriter(stderr)
@@ -117,7 +117,7 @@ func run(args []string, signals chan os.Signal) int {
 	case backfill.FullCommand():
 		return runBackfill(*configFile, backfillFlags, logger)
 	case sim.FullCommand():
-		return runSimulator(*simAddress, logger, signals)
+		return runSimulator(simFlags, logger, signals)
 	}
 
 	var cfg *config.Config

@@ -101,6 +101,7 @@ func (p *Plan) Fetch(ctx context.Context, opts FetchOptions) (*Result, error) {
 			Now:        opts.Clock.Now,
 			Limiter:    b,
 			Location:   a.Account.Location,
+			AuthWindow: time.Duration(a.Account.Window), // logins count in the account's window, as data does
 		})
 		if err != nil {
 			return nil, fmt.Errorf("account %q: %w", a.Account.Name, err)

@@ -182,6 +182,9 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 		Now:        e.clock.Now,
 		Observer:   a.instr,
 		Limiter:    gatedBudget{a.budget},
+		// Logins are counted in the account's window, like data requests:
+		// a proxy or test with a short window has logins to match.
+		AuthWindow: time.Duration(ac.Window),
 	})
 }
 
@@ -342,7 +345,7 @@ type scrapeCache struct{ p atomic.Pointer[scraped] }
 // metrics returns the target's metrics as seen on today at now, built
 // with MustNewConstMetric, or taken from its cache.
 func (t *target) metrics(s *accountSnapshot, today voicetrends.Date, now time.Time) []prometheus.Metric {
-	if !t.attempted {
+	if !t.attempted && !t.unreachable {
 		return nil
 	}
 	key := scrapeKey{s.location, today, !t.lastSuccess.IsZero() && now.Sub(t.lastSuccess) > s.maxAge}

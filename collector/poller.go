@@ -160,9 +160,9 @@ func (p *poller) step(ctx context.Context) time.Duration {
 	if d := p.budgetDelay(); d > 0 {
 		return d
 	}
-	p.refresh(ctx, &p.targets[next])
+	wait := p.refresh(ctx, &p.targets[next])
 	p.publish()
-	return 0
+	return wait
 }
 
 // budgetDelay returns how long the budget holds the next request. A hold
@@ -180,8 +180,10 @@ func (p *poller) budgetDelay() time.Duration {
 	return d
 }
 
-// refresh fetches one target and records the outcome.
-func (p *poller) refresh(ctx context.Context, t *target) {
+// refresh fetches one target and records the outcome. It returns how long
+// to wait before the next request: zero, or until the client may send
+// again when it held the request back.
+func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	loc := p.cfg.Location
 	now := p.clock.Now()
 	today := voicetrends.DateIn(now, loc)
@@ -195,7 +197,7 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	}
 	resp, err := p.fetcher.Volume(ctx, req)
 	if err != nil && ctx.Err() != nil {
-		return // stopping: an interrupted or refused request says nothing about the API
+		return 0 // stopping: an interrupted or refused request says nothing about the API
 	}
 	p.tried = true
 	t.cache = new(scrapeCache) // the target changes below
@@ -203,18 +205,34 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 		err = hint404(err)
 		p.lastError, p.lastErrorAt = scrub(err.Error(), p.cfg.Secret()), now
 	}
-	if _, limited := voicetrends.IsRateLimited(err); limited {
-		// Not served: the budget now waits for the reset, and the target stays first in line.
-		p.logState(t, err)
+	// up is about the account: can the exporter talk to the API for it?
+	// One target's own problem (a 400 for a wrong phone) leaves it be.
+	switch _, limited := voicetrends.IsRateLimited(err); {
+	case voicetrends.IsAccountProblem(err): // a login's 429 included
 		p.up = false
-		return
+		// No target can succeed now: those never tried show as failing
+		// rather than not at all.
+		p.setUnreachable(true)
+	case limited:
+		// Not served: the budget now waits for the reset, and the target
+		// stays first in line. The API answered, so up stays as it was.
+		p.logState(t, err)
+		return 0
+	default:
+		p.up = true
+		p.setUnreachable(false) // untried now means not yet, not failing
+	}
+	if until, deferred := voicetrends.NextLogin(err); deferred {
+		// Held back without a request: the target keeps its turn, and the
+		// poller waits for the client instead of using up every target's turn.
+		p.logState(t, err)
+		return max(until.Sub(p.clock.Now()), time.Millisecond)
 	}
 	t.attempted, t.lastAttempt = true, now
-	p.up = err == nil
 	if err != nil {
 		t.lastOK, t.lastError = false, p.lastError
 		p.logState(t, err)
-		return
+		return 0
 	}
 	if err := calendar.CheckMidnights(resp.Buckets, loc); err != nil {
 		// A wrong timezone files every bucket under another day: serve
@@ -223,7 +241,7 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 		t.lastError = scrub(err.Error(), p.cfg.Secret())
 		p.lastError, p.lastErrorAt = t.lastError, now
 		p.setZoneErr(err)
-		return
+		return 0
 	}
 	if len(resp.Buckets) > 0 { // an empty answer says nothing of the zone
 		p.setZoneErr(nil)
@@ -234,7 +252,7 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 		p.derive(t, today)
 		t.nextRollover = calendar.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
 		p.logState(t, nil)
-		return
+		return 0
 	}
 	cur, prev := calendar.Select(t.period, today, loc, resp.Buckets)
 	t.buckets = [][]voicetrends.Bucket{keep(cur, prev)}
@@ -245,6 +263,19 @@ func (p *poller) refresh(ctx context.Context, t *target) {
 	}
 	t.nextRollover = calendar.NextRollover(t.period, now, loc, weekStart)
 	p.logState(t, nil)
+	return 0
+}
+
+// setUnreachable marks the targets never tried as failing (on) or as
+// merely waiting their turn (off), renewing the scrape cache of those
+// that change.
+func (p *poller) setUnreachable(on bool) {
+	for i := range p.targets {
+		t := &p.targets[i]
+		if want := on && !t.attempted; t.unreachable != want {
+			t.unreachable, t.cache = want, new(scrapeCache)
+		}
+	}
 }
 
 // derive makes a derived target's buckets, one list per view, from its days

@@ -51,9 +51,13 @@ func (e *Exporter) Status() []AccountStatus {
 			st.LastError, st.LastErrorAt = s.lastError, s.lastErrorAt
 			for i := range s.targets {
 				t := &s.targets[i]
-				if t.attempted && !t.lastOK {
+				if (t.attempted || t.unreachable) && !t.lastOK {
+					lastErr := t.lastError
+					if !t.attempted { // held back with the account: the account's error is its error
+						lastErr = s.lastError
+					}
 					st.Failing = append(st.Failing, TargetStatus{
-						Phone: t.phone, Period: t.periodLabel(), LastError: t.lastError,
+						Phone: t.phone, Period: t.periodLabel(), LastError: lastErr,
 						LastAttempt: t.lastAttempt, LastSuccess: t.lastSuccess,
 					})
 				}

@@ -21,6 +21,7 @@ type target struct {
 	periods []voicetrends.Period // the periods served: its own, or every configured one when derived
 
 	attempted    bool
+	unreachable  bool // not attempted yet, but the account cannot reach the API: shown as failing
 	lastAttempt  time.Time
 	lastOK       bool
 	lastSuccess  time.Time

@@ -38,6 +38,11 @@ const (
 	// First delay after a failed login; it doubles with every further
 	// failure, up to the auth window.
 	loginBackoffBase = 5 * time.Second
+	// First delay after fresh credentials are refused with a 401; it
+	// doubles with every further refusal, up to refusedBackoffCap, which is
+	// short so that figures flow again within seconds of the API's recovery.
+	refusedBackoffBase = time.Second
+	refusedBackoffCap  = 10 * time.Second
 	// Error bodies are only read this far: enough for {"error": ...} or the
 	// start of an HTML page.
 	maxErrorBody = 64 << 10
@@ -85,8 +90,8 @@ type Config struct {
 	Now        func() time.Time // the clock for credential age, login windows and backoff; default time.Now
 	Observer   Observer         // optional: told of every exchange
 	Limiter    DataLimiter      // optional: Wait before every data request, retries included; Observe after each
-	AuthLimit  int              // logins per AuthWindow; default DefaultAuthLimit
-	AuthWindow time.Duration    // default DefaultAuthWindow, aligned to multiples of itself since the Unix epoch
+	AuthLimit  int              // the API's logins per AuthWindow, of which a fifth is left to the account's other clients; default DefaultAuthLimit
+	AuthWindow time.Duration    // the window logins are counted in (the account's window); default DefaultAuthWindow, aligned to multiples of itself since the Unix epoch
 	// Location is the account's time zone: bucket starts are returned in it.
 	// Default UTC (the instant is the same either way).
 	Location *time.Location
@@ -118,6 +123,7 @@ func DefaultUserAgent() string {
 type credentials struct {
 	login, password string
 	obtained        time.Time
+	accepted        bool // the API answered a data request made with them other than 401; guarded by Client.mu
 }
 
 // Client talks to the VoiceTrends API for one account. It logs in lazily,
@@ -130,11 +136,24 @@ type Client struct {
 
 	mu          sync.Mutex
 	creds       *credentials
-	winStart    time.Time // the auth window loginsInWin counts
-	loginsInWin int
-	failures    int       // consecutive failed logins
-	nextLogin   time.Time // backoff: no login before this
-	lastErr     error     // last login error, for LoginDeferredError
+	winEnd      time.Time // end of the AuthWindow loginsInWin counts
+	loginsInWin int       // logins sent in that window
+	// The API's own count, from the latest auth response's X-RateLimit-*
+	// headers: it knows the account's other clients and its own window.
+	apiLimit, apiUsed int
+	apiReset          time.Time // zero when no header has told
+	failures          int       // consecutive failed logins
+	nextLogin         time.Time // backoff: no login before this
+	lastErr           error     // last login error, for LoginDeferredError
+
+	// A 401 on credentials the API never accepted says the API refuses the
+	// account or is unwell, not that they expired: logging in again would
+	// only burn the login budget. Such a streak holds data requests back.
+	refused    int       // consecutive 401s on credentials never accepted
+	holdUntil  time.Time // no data request before this
+	refusedErr error     // the latest such 401
+	reloginFor bool      // the next login replaces credentials a 401 refused
+	lastLogin  time.Time // when the latest login was sent
 }
 
 var _ VolumeFetcher = (*Client)(nil)
@@ -223,10 +242,14 @@ func (c *Client) String() string {
 func (c *Client) GoString() string { return c.String() }
 
 // Volume fetches the Call Volume buckets of req. It validates req before
-// any request, logs in when it has no fresh credentials and, on a 401,
-// logs in once more and retries once; a second 401 is returned. Errors
-// from the API are *APIError (see the Is* helpers); a login that may not
-// happen yet is *LoginDeferredError, returned at once.
+// any request and logs in when it has no fresh credentials. A 401 on
+// credentials the API has accepted before means they expired: it logs in
+// once more and retries once. A 401 on credentials the API never accepted
+// means the API refuses the account for now: it is returned, and data
+// requests and logins are held back with a capped exponential backoff
+// (see LoginDeferredError), reusing those credentials when it ends. Errors
+// from the API are *APIError (see the Is* helpers); a request or login that
+// may not happen yet is *LoginDeferredError, returned at once.
 func (c *Client) Volume(ctx context.Context, req VolumeRequest) (*VolumeResponse, error) {
 	path, err := volumePath(req)
 	if err != nil {
@@ -239,35 +262,94 @@ func (c *Client) Volume(ctx context.Context, req VolumeRequest) (*VolumeResponse
 	if err != nil {
 		return nil, wrap(err)
 	}
-	resp, err := c.volume(ctx, path, creds)
-	if !IsUnauthorized(err) {
+	resp, code, err := c.volume(ctx, path, creds)
+	if !c.unauthorized(creds, code, err) {
 		if err != nil {
 			return nil, wrap(err)
 		}
 		return resp, nil
 	}
-	// The credentials expired or were revoked early: one fresh login, one retry.
-	c.mu.Lock()
-	if c.creds == creds {
-		c.creds = nil
-	}
-	c.mu.Unlock()
+	// The credentials had worked, so they expired or were revoked early: one fresh login, one retry.
 	creds, lerr := c.credentials(ctx, creds, false)
 	if lerr != nil {
 		return nil, wrap(fmt.Errorf("after %v: %w", err, lerr))
 	}
-	resp, err = c.volume(ctx, path, creds)
+	resp, code, err = c.volume(ctx, path, creds)
+	c.unauthorized(creds, code, err)
 	if err != nil {
-		if IsUnauthorized(err) {
-			c.mu.Lock()
-			if c.creds == creds {
-				c.creds = nil
-			}
-			c.mu.Unlock()
-		}
 		return nil, wrap(err)
 	}
 	return resp, nil
+}
+
+// unauthorized records what the HTTP code of a data request made with
+// creds says about them, and reports whether it was a 401 worth one fresh
+// login: the credentials had been accepted before, so they have expired.
+func (c *Client) unauthorized(creds *credentials, code int, err error) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case code == 0 || code == http.StatusTooManyRequests || code >= 500:
+		// No answer, a rate limit or a server error (maybe a proxy's) says
+		// nothing about the credentials.
+		return false
+	case code != http.StatusUnauthorized:
+		creds.accepted = true
+		if c.creds == creds {
+			c.refused, c.holdUntil, c.refusedErr, c.reloginFor = 0, time.Time{}, nil, false
+		}
+		return false
+	case creds.accepted:
+		if c.creds == creds {
+			c.creds, c.reloginFor = nil, true
+		}
+		return true
+	}
+	// Fresh credentials refused: back off instead of logging in again.
+	if c.creds != creds {
+		return false // an older request's verdict; the current credentials speak for themselves
+	}
+	c.refused++
+	delay := refusedBackoffCap
+	if c.refused < 16 {
+		delay = min(refusedBackoffBase<<(c.refused-1), refusedBackoffCap)
+	}
+	now := c.cfg.Now()
+	c.holdUntil, c.refusedErr = now.Add(delay), err
+	// These credentials may themselves be dead (revoked, not expired): after
+	// a while, let the next attempt log in again, within the logins kept for
+	// recovery.
+	if now.Sub(c.lastLogin) >= c.streakReloginAfter() {
+		c.creds, c.reloginFor = nil, true
+	}
+	return false
+}
+
+// heldLocked returns the error that holds requests back after refused
+// credentials, or nil. The caller holds c.mu.
+func (c *Client) heldLocked(force bool) error {
+	if force || !c.cfg.Now().Before(c.holdUntil) {
+		return nil
+	}
+	return &LoginDeferredError{
+		Until:  c.holdUntil,
+		Reason: fmt.Sprintf("backing off after the API refused fresh credentials %d time(s) in a row", c.refused),
+		Last:   c.refusedErr,
+	}
+}
+
+// streakReloginAfter is how long a streak of refused credentials goes
+// before it logs in again: twice the even share of one login in the window.
+func (c *Client) streakReloginAfter() time.Duration {
+	return max(refusedBackoffCap, 2*c.cfg.AuthWindow/time.Duration(c.cfg.AuthLimit))
+}
+
+// loginReserves returns how many of a window's limit logins are never
+// spent (left to the account's other clients) and how many more only an
+// ordinary login may spend, never one that replaces credentials a 401
+// refused (kept for recovery after a 401 storm).
+func loginReserves(limit int) (others, recovery int) {
+	return limit / 5, limit / 3
 }
 
 // volumePath validates req and returns "start/end/period/phone", escaped.
@@ -317,6 +399,10 @@ func (c *Client) credentials(ctx context.Context, stale *credentials, force bool
 		return cur
 	}
 	c.mu.Lock()
+	if err := c.heldLocked(force); err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
 	cur := usable()
 	c.mu.Unlock()
 	if cur != nil {
@@ -331,11 +417,15 @@ func (c *Client) credentials(ctx context.Context, stale *credentials, force bool
 	defer func() { <-c.loginSem }()
 
 	c.mu.Lock()
-	if cur := usable(); cur != nil { // another caller logged in while we waited
+	now := c.cfg.Now()
+	if err := c.heldLocked(force); err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	if cur := usable(); cur != nil { // another caller logged in while we waited, or a hold ended
 		c.mu.Unlock()
 		return cur, nil
 	}
-	now := c.cfg.Now()
 	if now.Before(c.nextLogin) {
 		err := &LoginDeferredError{
 			Until:  c.nextLogin,
@@ -345,26 +435,20 @@ func (c *Client) credentials(ctx context.Context, stale *credentials, force bool
 		c.mu.Unlock()
 		return nil, err
 	}
-	winStart, winEnd := AlignedWindow(now, c.cfg.AuthWindow)
-	if !winStart.Equal(c.winStart) {
-		c.winStart, c.loginsInWin = winStart, 0
-	}
-	if c.loginsInWin >= c.cfg.AuthLimit {
-		err := &LoginDeferredError{
-			Until:  winEnd,
-			Reason: fmt.Sprintf("%d logins already sent in this %s window, the most allowed", c.loginsInWin, c.cfg.AuthWindow),
-			Last:   c.lastErr,
-		}
+	if err := c.loginAllowedLocked(now, force); err != nil {
 		c.mu.Unlock()
 		return nil, err
 	}
 	c.loginsInWin++
+	c.apiUsed++ // until the answer's headers say better
+	c.lastLogin = now
 	c.mu.Unlock()
 
-	creds, err := c.login(ctx)
+	creds, rl, err := c.login(ctx)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.correctLogins(rl)
 	if err != nil {
 		if ctx.Err() == nil { // a caller giving up is no reason to back off
 			c.failures++
@@ -385,8 +469,68 @@ func (c *Client) credentials(ctx context.Context, stale *credentials, force bool
 	return creds, nil
 }
 
-// login sends one /auth request.
-func (c *Client) login(ctx context.Context) (*credentials, error) {
+// loginAllowedLocked returns why a login may not be sent at now, or nil.
+// Logins are counted twice: by the client in the configured AuthWindow,
+// and by the API as its latest auth response's headers said, until that
+// response's reset. Either count must leave the reserves alone: a share of
+// the limit for the account's other clients and, for a login that replaces
+// credentials a 401 refused, a further share for recovery. The caller
+// holds c.mu.
+func (c *Client) loginAllowedLocked(now time.Time, force bool) error {
+	if !now.Before(c.winEnd) {
+		_, c.winEnd = AlignedWindow(now, c.cfg.AuthWindow)
+		c.loginsInWin = 0
+	}
+	type count struct {
+		whose       string
+		limit, used int
+		until       time.Time
+	}
+	counts := []count{{"this client's count in its " + c.cfg.AuthWindow.String() + " window", c.cfg.AuthLimit, c.loginsInWin, c.winEnd}}
+	if now.Before(c.apiReset) {
+		counts = append(counts, count{"the API's count (X-RateLimit-Remaining)", c.apiLimit, c.apiUsed, c.apiReset})
+	}
+	var deferred *LoginDeferredError
+	for _, n := range counts {
+		others, recovery := loginReserves(n.limit)
+		allowed, why := n.limit-others, "the rest are left to the account's other clients"
+		if c.reloginFor && !force {
+			allowed, why = allowed-recovery, "the rest are kept for other clients and for recovery after a 401"
+		}
+		if n.used < allowed || deferred != nil && !n.until.After(deferred.Until) {
+			continue
+		}
+		deferred = &LoginDeferredError{
+			Until:  n.until,
+			Reason: fmt.Sprintf("%d of %d logins spent by %s; %s", n.used, n.limit, n.whose, why),
+			Last:   c.lastErr,
+		}
+		if c.refusedErr != nil {
+			deferred.Last = c.refusedErr
+		}
+	}
+	if deferred == nil {
+		return nil
+	}
+	return deferred
+}
+
+// correctLogins keeps the API's login count from an auth response's
+// X-RateLimit-* headers, as the data budget keeps the data count.
+func (c *Client) correctLogins(rl RateLimit) {
+	now := c.cfg.Now()
+	if rl.Limit < 0 || rl.Remaining < 0 || !rl.Reset.After(now) || rl.Reset.Sub(now) > 24*time.Hour {
+		if !now.Before(c.apiReset) {
+			c.apiUsed = 0 // without a window to count in, the sent login counts for nothing
+		}
+		return
+	}
+	c.apiLimit, c.apiUsed, c.apiReset = rl.Limit, rl.Limit-rl.Remaining, rl.Reset
+}
+
+// login sends one /auth request and returns what it got, with the
+// response's rate-limit headers.
+func (c *Client) login(ctx context.Context) (*credentials, RateLimit, error) {
 	form := url.Values{
 		"tool":     {string(c.cfg.Tool)},
 		"login":    {c.cfg.Login},
@@ -394,9 +538,10 @@ func (c *Client) login(ctx context.Context) (*credentials, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	rl := unknownRateLimit
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"auth", strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, fmt.Errorf("auth: building request: %w", err)
+		return nil, rl, fmt.Errorf("auth: building request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	var creds *credentials
@@ -414,18 +559,19 @@ func (c *Client) login(ctx context.Context) (*credentials, error) {
 		}
 		creds = &credentials{login: out.Login, password: out.Password}
 		return nil
-	}, nil)
+	}, func(got RateLimit, _ int) { rl = got })
 	if err != nil {
-		return nil, err
+		return nil, rl, err
 	}
-	return creds, nil
+	return creds, rl, nil
 }
 
 // volume sends one data request, gated by the Limiter.
-func (c *Client) volume(ctx context.Context, path string, creds *credentials) (*VolumeResponse, error) {
+// The HTTP code is 0 when no response came back.
+func (c *Client) volume(ctx context.Context, path string, creds *credentials) (*VolumeResponse, int, error) {
 	if c.cfg.Limiter != nil {
 		if err := c.cfg.Limiter.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("waiting for the data budget: %w", err)
+			return nil, 0, fmt.Errorf("waiting for the data budget: %w", err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
@@ -435,9 +581,10 @@ func (c *Client) volume(ctx context.Context, path string, creds *credentials) (*
 		if c.cfg.Limiter != nil {
 			c.cfg.Limiter.Observe(unknownRateLimit, 0)
 		}
-		return nil, fmt.Errorf("building request: %w", err)
+		return nil, 0, fmt.Errorf("building request: %w", err)
 	}
 	resp := &VolumeResponse{RateLimit: unknownRateLimit}
+	code := 0
 	err = c.exchange(req, EndpointVolume, creds, func(body io.Reader) error {
 		buckets, err := DecodeVolume(body)
 		if err != nil {
@@ -448,16 +595,16 @@ func (c *Client) volume(ctx context.Context, path string, creds *credentials) (*
 		}
 		resp.Buckets = buckets
 		return nil
-	}, func(rl RateLimit, code int) {
-		resp.RateLimit = rl
+	}, func(rl RateLimit, got int) {
+		resp.RateLimit, code = rl, got
 		if c.cfg.Limiter != nil {
-			c.cfg.Limiter.Observe(rl, code)
+			c.cfg.Limiter.Observe(rl, got)
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, code, err
 	}
-	return resp, nil
+	return resp, code, nil
 }
 
 var unknownRateLimit = RateLimit{Limit: -1, Remaining: -1}

@@ -303,8 +303,10 @@ func TestVolumeErrors(t *testing.T) {
 			"unknown error", 500, voicetrends.RateLimit{Limit: 150, Remaining: 149, Reset: reset}, 1, 1},
 		{"HTML from a proxy", simulator.Faults{BadGatewayRate: 1}, supportPhone, voicetrends.IsServerError,
 			"unexpected body: 502 Bad Gateway 502 Bad Gateway", 502, voicetrends.RateLimit{Limit: -1, Remaining: -1}, 1, 1},
-		{"revoked twice", simulator.Faults{Force401: true}, supportPhone, voicetrends.IsUnauthorized,
-			"invalid or expired credentials", 401, voicetrends.RateLimit{Limit: 150, Remaining: 150, Reset: reset}, 2, 2},
+		// Credentials the API has not accepted yet are refused: that is the
+		// API refusing the account, not an expiry, so no second login.
+		{"refused fresh credentials", simulator.Faults{Force401: true}, supportPhone, voicetrends.IsUnauthorized,
+			"invalid or expired credentials", 401, voicetrends.RateLimit{Limit: 150, Remaining: 150, Reset: reset}, 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -535,7 +537,7 @@ func TestLoginLimit(t *testing.T) {
 			}
 		}
 		err := c.Authenticate(ctx)
-		if until, ok := voicetrends.NextLogin(err); !ok || !until.Equal(t0.Add(10*time.Minute)) || !strings.Contains(err.Error(), "3 logins already sent") {
+		if until, ok := voicetrends.NextLogin(err); !ok || !until.Equal(t0.Add(10*time.Minute)) || !strings.Contains(err.Error(), "3 of 3 logins spent by this client's count in its 10m0s window") {
 			t.Fatalf("4th login: %v", err)
 		}
 		// Volume still works with the credentials it has.
@@ -552,12 +554,13 @@ func TestLoginLimit(t *testing.T) {
 	})
 	t.Run("server says 429", func(t *testing.T) {
 		e := newEnv(t, t0.Add(time.Minute), simulator.Options{AuthLimit: 2})
-		c := e.client(t, nil)
+		other := e.client(t, nil) // another client of the account spends the logins
 		for range 2 {
-			if err := c.Authenticate(ctx); err != nil {
+			if err := other.Authenticate(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
+		c := e.client(t, nil)
 		err := c.Authenticate(ctx)
 		if reset, ok := voicetrends.IsRateLimited(err); !ok || !reset.Equal(t0.Add(15*time.Minute)) {
 			t.Fatalf("error %v", err)
@@ -765,12 +768,13 @@ func TestObserverAndLimiter(t *testing.T) {
 
 	// A limiter that refuses stops the request before it is sent.
 	e.sim.SetFaults(simulator.Faults{})
+	e.clk.Advance(time.Minute) // past the backoff after the refused fresh credentials
 	before := len(e.seen())
 	lim.err = errors.New("budget spent")
 	if _, err := c.Volume(ctx, oneDay(supportPhone)); err == nil || !strings.Contains(err.Error(), "budget spent") {
 		t.Fatalf("error %v", err)
 	}
-	if n := len(e.seen()) - before; n != 1 { // only the login
+	if n := len(e.seen()) - before; n != 0 { // the refused credentials are tried again: no login
 		t.Fatalf("%d requests sent past a refusing limiter", n)
 	}
 
@@ -866,5 +870,137 @@ func TestNoSecretInErrors(t *testing.T) {
 	}
 	if !strings.Contains(texts[0], "HTTP 502") || !strings.Contains(texts[0], "<redacted>") {
 		t.Errorf("error %q, want a readable, redacted snippet", texts[0])
+	}
+}
+
+// A 401 on credentials the API has never accepted is the API refusing the
+// account, not an expiry: no login for it, and a capped exponential
+// backoff during which nothing is sent.
+func TestRefusedCredentialsBackOff(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t0, simulator.Options{})
+	c := e.client(t, nil)
+	if _, err := c.Volume(ctx, oneDay(supportPhone)); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.SetFaults(simulator.Faults{Force401: true})
+	// Accepted credentials refused: they expired, so one login and one retry, which is refused too.
+	if _, err := c.Volume(ctx, oneDay(supportPhone)); !voicetrends.IsUnauthorized(err) {
+		t.Fatalf("error %v, want a 401", err)
+	}
+	if st := e.sim.Stats(supportLogin); st.AuthRequests != 2 || st.Unauthorized != 2 {
+		t.Fatalf("stats %+v, want 2 logins and 2 refusals", st)
+	}
+	var delays []time.Duration
+	for e.clk.Now().Before(t0.Add(90 * time.Second)) {
+		sent := len(e.seen())
+		_, err := c.Volume(ctx, oneDay(supportPhone))
+		until, held := voicetrends.NextLogin(err)
+		if !held || !voicetrends.IsUnauthorized(err) || !strings.Contains(err.Error(), "refused fresh credentials") {
+			t.Fatalf("error %v, want a hold that names the refusal", err)
+		}
+		if n := len(e.seen()) - sent; n != 0 {
+			t.Fatalf("%d requests sent during the hold", n)
+		}
+		delays = append(delays, until.Sub(e.clk.Now()))
+		e.clk.Set(until)
+		if _, err := c.Volume(ctx, oneDay(supportPhone)); !voicetrends.IsUnauthorized(err) {
+			t.Fatalf("error %v, want the 401 of the retry", err)
+		}
+	}
+	if got := fmt.Sprint(delays); got != "[1s 2s 4s 8s 10s 10s 10s 10s 10s 10s 10s 10s]" {
+		t.Errorf("holds %s, want doubling from 1s, capped at 10s", got)
+	}
+	if st := e.sim.Stats(supportLogin); st.AuthRequests != 2 {
+		t.Errorf("%d logins during 90 s of refusals, want still 2", st.AuthRequests)
+	}
+	// Refused for two minutes since the last login: the credentials may
+	// themselves be dead, so the streak logs in once more.
+	for e.clk.Now().Before(t0.Add(3 * time.Minute)) {
+		_, err := c.Volume(ctx, oneDay(supportPhone))
+		if until, held := voicetrends.NextLogin(err); held {
+			e.clk.Set(until)
+		}
+	}
+	if st := e.sim.Stats(supportLogin); st.AuthRequests != 3 {
+		t.Errorf("%d logins after 3 minutes of refusals, want 3", st.AuthRequests)
+	}
+	// The API answers again: the next attempt after the hold succeeds, with no extra login.
+	e.sim.SetFaults(simulator.Faults{})
+	e.clk.Advance(10 * time.Second)
+	if _, err := c.Volume(ctx, oneDay(supportPhone)); err != nil {
+		t.Fatalf("after the storm: %v", err)
+	}
+	if st := e.sim.Stats(supportLogin); st.AuthRequests != 3 {
+		t.Errorf("%d logins, want no new one after the storm", st.AuthRequests)
+	}
+}
+
+// Logins that replace expired or refused credentials leave a reserve for
+// the account's other clients and for recovery; ordinary logins leave the
+// other clients' share only.
+func TestLoginReserves(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t0, simulator.Options{CredentialUses: 1, AuthLimit: 100})
+	c := e.client(t, nil) // 15 logins per 15 minutes: 3 for others, 5 more for recovery
+	for i := range 6 {
+		if _, err := c.Volume(ctx, oneDay(supportPhone)); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if st := e.sim.Stats(supportLogin); st.AuthRequests != 6 {
+		t.Fatalf("%d logins, want 6", st.AuthRequests)
+	}
+	_, err := c.Volume(ctx, oneDay(supportPhone)) // the 7th re-login is fine
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Volume(ctx, oneDay(supportPhone))
+	if until, ok := voicetrends.NextLogin(err); !ok || !until.Equal(t0.Add(15*time.Minute)) || !strings.Contains(err.Error(), "7 of 15 logins spent") ||
+		!strings.Contains(err.Error(), "kept for other clients and for recovery") {
+		t.Fatalf("8th re-login: %v, want it deferred to the window's end", err)
+	}
+	// An ordinary login may still use the recovery share, not the others'.
+	for i := range 5 {
+		if err := c.Authenticate(ctx); err != nil {
+			t.Fatalf("ordinary login %d: %v", i, err)
+		}
+	}
+	if err := c.Authenticate(ctx); !strings.Contains(fmt.Sprint(err), "12 of 15 logins spent") {
+		t.Fatalf("13th login: %v, want it deferred", err)
+	}
+	if st := e.sim.Stats(supportLogin); st.AuthRequests != 12 || st.AuthRateLimited != 0 {
+		t.Errorf("stats %+v, want 12 logins", st)
+	}
+}
+
+// The auth response's X-RateLimit-* headers correct the login count: a
+// lower limit, or logins spent by the account's other clients, defer the
+// next login instead of meeting a 429.
+func TestLoginCountFromHeaders(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, t0.Add(time.Minute), simulator.Options{AuthLimit: 5})
+	other := e.client(t, nil)
+	for range 2 {
+		if err := other.Authenticate(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.client(t, nil) // believes in 15 logins per window
+	for i := range 2 {    // the API says 5, 2 already spent: 1 stays for others, so 2 more
+		if err := c.Authenticate(ctx); err != nil {
+			t.Fatalf("login %d: %v", i, err)
+		}
+	}
+	err := c.Authenticate(ctx)
+	if until, ok := voicetrends.NextLogin(err); !ok || !until.Equal(t0.Add(15*time.Minute)) || !strings.Contains(err.Error(), "4 of 5 logins spent by the API's count") {
+		t.Fatalf("3rd login: %v, want it deferred to the API's reset", err)
+	}
+	if st := e.sim.Stats(supportLogin); st.AuthRequests != 4 || st.AuthRateLimited != 0 {
+		t.Errorf("stats %+v, want 4 logins and no 429", st)
+	}
+	e.clk.Set(t0.Add(15 * time.Minute))
+	if err := c.Authenticate(ctx); err != nil {
+		t.Fatalf("after the reset: %v", err)
 	}
 }

@@ -1,8 +1,11 @@
 package voicetrends
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -65,9 +68,35 @@ func IsRateLimited(err error) (reset time.Time, ok bool) {
 	return time.Time{}, false
 }
 
+// IsAccountProblem reports whether err says the exporter cannot talk to
+// the API for the account as a whole: a failed or deferred login, refused
+// credentials, no (whole) response, or a server error. The rest are
+// problems of one request, such as a 400 for a phone the account does not
+// own or a body that does not decode; a 429 is neither, as the API
+// answered and only asked to wait.
+func IsAccountProblem(err error) bool {
+	if err == nil {
+		return false
+	}
+	if _, deferred := NextLogin(err); deferred {
+		return true
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		if apiErr.Endpoint == EndpointAuth {
+			return true
+		}
+		return apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode >= 500
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
 // LoginDeferredError is returned without any request being sent when the
-// client may not log in yet: it is backing off after failed logins, or it
-// has spent its login budget for the current window. Unwrap gives the last
+// client holds back: it is backing off after failed logins or after the
+// API refused fresh credentials, or the logins it may spend in the current
+// window are spent. Unwrap gives the last
 // login error, if any, so IsUnauthorized tells a wrong password apart.
 type LoginDeferredError struct {
 	Until  time.Time // the earliest time the next login may be tried

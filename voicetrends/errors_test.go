@@ -1,8 +1,12 @@
 package voicetrends
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +104,37 @@ func TestParseRateLimit(t *testing.T) {
 		}
 		if got.Known() != (tt.name != "absent" && tt.name != "garbage") {
 			t.Errorf("%s: Known() = %v", tt.name, got.Known())
+		}
+	}
+}
+
+func TestIsAccountProblem(t *testing.T) {
+	volume := func(code int) error {
+		return fmt.Errorf("voicetrends: volume x: %w", &APIError{Endpoint: EndpointVolume, StatusCode: code})
+	}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"wrong phone", volume(400), false},
+		{"rate limited", volume(429), false},
+		{"refused credentials", volume(401), true},
+		{"server error", volume(500), true},
+		{"proxy error", volume(502), true},
+		{"login refused", &APIError{Endpoint: EndpointAuth, StatusCode: 401}, true},
+		{"login rate limited", &APIError{Endpoint: EndpointAuth, StatusCode: 429}, true},
+		{"login deferred", fmt.Errorf("x: %w", &LoginDeferredError{Until: time.Now()}), true},
+		{"no response", fmt.Errorf("x: %w", &url.Error{Op: "Get", URL: "http://x", Err: errors.New("connection refused")}), true},
+		{"cut short", fmt.Errorf("reading volume body: %w", io.ErrUnexpectedEOF), true},
+		{"timeout", fmt.Errorf("x: %w", context.DeadlineExceeded), true},
+		{"malformed body", errors.New("volume: field \"calls\": not a number"), false},
+		{"invalid request", errors.New("invalid start date"), false},
+	}
+	for _, tt := range tests {
+		if got := IsAccountProblem(tt.err); got != tt.want {
+			t.Errorf("%s: IsAccountProblem(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
 		}
 	}
 }

@@ -153,9 +153,10 @@ func (s *Simulator) serveVolume(w http.ResponseWriter, r *http.Request, rest str
 	s.mu.Lock()
 	var acct *account
 	if c := s.creds[user]; hasAuth && c != nil && c.password == pass {
-		if now.Before(c.lastUse.Add(s.opts.CredentialTTL)) {
+		if now.Before(c.lastUse.Add(s.opts.CredentialTTL)) && (s.opts.CredentialUses <= 0 || c.uses < s.opts.CredentialUses) {
 			acct = c.acct
 			c.lastUse = now
+			c.uses++
 		} else {
 			delete(s.creds, user)
 			s.statsLocked(c.acct.Login).Unauthorized++
@@ -174,10 +175,10 @@ func (s *Simulator) serveVolume(w http.ResponseWriter, r *http.Request, rest str
 		code, msg = http.StatusUnauthorized, "missing authentication: use HTTP Basic with the temporary credentials"
 	case acct == nil:
 		code, msg = http.StatusUnauthorized, "invalid or expired credentials"
-	case f.Force401:
+	case f.Force401 || f.Storm401.Active(now):
 		st.Unauthorized++
 		code, msg = http.StatusUnauthorized, "invalid or expired credentials"
-	case f.Force429 || remaining <= 0:
+	case f.Force429 || f.Storm429.Active(now) || remaining <= 0:
 		st.DataRateLimited++
 		remaining = 0
 		code, msg = http.StatusTooManyRequests, "rate limit exceeded"

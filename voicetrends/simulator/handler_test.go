@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -439,5 +440,61 @@ func TestOptionsValidate(t *testing.T) {
 		if s := a.String() + a.GoString(); strings.Contains(s, a.Password) {
 			t.Errorf("String shows the password: %s", s)
 		}
+	}
+}
+
+func TestCredentialUses(t *testing.T) {
+	sim, _ := demoSim(t0, Options{CredentialUses: 3})
+	user, pass := login(t, sim)
+	path := "/volume/20240601/20240601/day/ALL"
+	var codes []int
+	for range 5 {
+		codes = append(codes, do(t, sim, "GET", path, nil, basic(user, pass)).code)
+	}
+	if got := fmt.Sprint(codes); got != "[200 200 200 401 401]" {
+		t.Fatalf("codes %s, want three uses then 401", got)
+	}
+	user, pass = login(t, sim)
+	if a := do(t, sim, "GET", path, nil, basic(user, pass)); a.code != 200 {
+		t.Fatalf("fresh credentials: %d", a.code)
+	}
+}
+
+func TestStorms(t *testing.T) {
+	sim, clk := demoSim(t0, Options{Window: time.Minute})
+	sim.SetFaults(Faults{
+		Storm401: Schedule{Every: 5 * time.Minute, For: 10 * time.Second},
+		Storm429: Schedule{Every: 3 * time.Minute, For: 5 * time.Second},
+	})
+	path := "/volume/20240601/20240601/day/ALL"
+	for _, c := range []struct {
+		at   time.Duration // since t0, a multiple of both periods... and of neither
+		code int
+	}{
+		{0, 401}, // both spells: the 401 wins, as a revoked credential would
+		{9 * time.Second, 401},
+		{10 * time.Second, 200},
+		{3 * time.Minute, 429},
+		{3*time.Minute + 4*time.Second, 429},
+		{3*time.Minute + 5*time.Second, 200},
+		{5*time.Minute + time.Second, 401},
+		{5*time.Minute + 11*time.Second, 200},
+	} {
+		clk.Set(t0.Add(c.at))
+		user, pass := login(t, sim)
+		if a := do(t, sim, "GET", path, nil, basic(user, pass)); a.code != c.code {
+			t.Errorf("at +%v: %d, want %d", c.at, a.code, c.code)
+		}
+	}
+	for _, c := range []struct {
+		s    Schedule
+		fine bool
+	}{{Schedule{}, true}, {Schedule{time.Minute, time.Second}, true}, {Schedule{time.Minute, 0}, false}, {Schedule{time.Second, time.Minute}, false}, {Schedule{-time.Minute, time.Second}, false}} {
+		if err := (Faults{Storm401: c.s}).Validate(); (err == nil) != c.fine {
+			t.Errorf("%+v: error %v, want fine=%v", c.s, err, c.fine)
+		}
+	}
+	if err := (Faults{ServerErrorRate: 1.5}).Validate(); err == nil {
+		t.Error("a share of 1.5 passed")
 	}
 }

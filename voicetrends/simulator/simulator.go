@@ -74,6 +74,10 @@ type Options struct {
 	Seed          int64            // drives the traffic and the temporary credentials
 	WeekStart     time.Weekday     // first day of a week bucket; default Sunday
 	CredentialTTL time.Duration    // temporary credentials expire this long after their last use; default 24h
+	// CredentialUses, when above zero, makes temporary credentials expire
+	// after that many data requests: a test's stand-in for the 24-hour
+	// expiry, so that re-logins happen within seconds.
+	CredentialUses int
 }
 
 // Validate reports the first problem with the options, naming the fix.
@@ -111,8 +115,8 @@ func (o Options) Validate() error {
 			phones[p] = true
 		}
 	}
-	if o.Window < 0 || o.DataLimit < 0 || o.AuthLimit < 0 || o.CredentialTTL < 0 {
-		return fmt.Errorf("simulator: window, limits and credential TTL must not be negative")
+	if o.Window < 0 || o.DataLimit < 0 || o.AuthLimit < 0 || o.CredentialTTL < 0 || o.CredentialUses < 0 {
+		return fmt.Errorf("simulator: window, limits, credential TTL and uses must not be negative")
 	}
 	if o.WeekStart < time.Sunday || o.WeekStart > time.Saturday {
 		return fmt.Errorf("simulator: week start %d is not a weekday", o.WeekStart)
@@ -133,9 +137,65 @@ type Faults struct {
 	BadGatewayRate   float64       // share of all requests answered 502 with an HTML page and no rate-limit headers, as a proxy would
 	Force401         bool          // answer every data request 401, as if the credentials had been revoked
 	Force429         bool          // answer every data request 429
+	// Storm401 and Storm429 force those answers during part of every
+	// period instead of always: a 401 storm while logins still succeed,
+	// or a spell of 429s.
+	Storm401, Storm429 Schedule
 	// OtherClientPerWindow is how many data requests another client of the
 	// same account spends at the start of each window.
 	OtherClientPerWindow int
+}
+
+// Schedule is a recurring spell: the first For of every Every, aligned to
+// multiples of Every since the Unix epoch on the simulator's clock (so a
+// spell whose Every is a multiple of the rate-limit window starts with a
+// window). The zero value is never active.
+type Schedule struct {
+	Every, For time.Duration
+}
+
+// Active reports whether the spell is on at t.
+func (s Schedule) Active(t time.Time) bool {
+	if s.Every <= 0 || s.For <= 0 {
+		return false
+	}
+	start, _ := voicetrends.AlignedWindow(t, s.Every)
+	return t.Sub(start) < s.For
+}
+
+// Validate reports a schedule that cannot be meant.
+func (s Schedule) Validate() error {
+	switch {
+	case s.Every < 0 || s.For < 0:
+		return fmt.Errorf("negative period or duration")
+	case (s.Every > 0) != (s.For > 0):
+		return fmt.Errorf("set both the period and the duration, or neither")
+	case s.For > s.Every:
+		return fmt.Errorf("duration %s is longer than the period %s", s.For, s.Every)
+	}
+	return nil
+}
+
+// Validate reports the first fault setting that cannot be meant, naming the fix.
+func (f Faults) Validate() error {
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"server error share", f.ServerErrorRate}, {"malformed share", f.MalformedRate}, {"bad gateway share", f.BadGatewayRate}} {
+		if r.v < 0 || r.v > 1 {
+			return fmt.Errorf("simulator: %s %v: use a share from 0 to 1", r.name, r.v)
+		}
+	}
+	if f.Latency < 0 || f.OtherClientPerWindow < 0 {
+		return fmt.Errorf("simulator: latency and the other client's spending must not be negative")
+	}
+	if err := f.Storm401.Validate(); err != nil {
+		return fmt.Errorf("simulator: 401 storm: %w", err)
+	}
+	if err := f.Storm429.Validate(); err != nil {
+		return fmt.Errorf("simulator: 429 spell: %w", err)
+	}
+	return nil
 }
 
 // Stats counts what the simulator did for one login.
@@ -176,6 +236,7 @@ type tempCred struct {
 	acct     *account
 	password string
 	lastUse  time.Time
+	uses     int // data requests made with them
 }
 
 type window struct {

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
+)
+
+func TestSimulatorCommandFaultFlags(t *testing.T) {
+	t.Run("bad flags exit before listening", func(t *testing.T) {
+		for _, c := range []struct {
+			flag, log string
+		}{
+			{"--fault.server-errors=1.5", "server error share 1.5: use a share from 0 to 1"},
+			{"--fault.401-every=1m", "set both the period and the duration"},
+			{"--credential-uses=-1", "must not be negative"},
+		} {
+			_, logs := captureOutput(t)
+			addr := promtest.FreePort(t)
+			if code := run([]string{"simulator", "--listen-address=" + addr, c.flag}, make(chan os.Signal, 1)); code != 1 {
+				t.Errorf("%s: exit %d, want 1", c.flag, code)
+			}
+			if !strings.Contains(logs.String(), c.log) {
+				t.Errorf("%s: log does not say %q:\n%s", c.flag, c.log, logs.String())
+			}
+			assertNotListening(t, addr)
+		}
+	})
+	t.Run("switches reach the simulator", func(t *testing.T) {
+		captureOutput(t)
+		addr := promtest.FreePort(t)
+		signals := make(chan os.Signal, 1)
+		done := make(chan int, 1)
+		// A 401 storm that never ends.
+		go func() {
+			done <- run([]string{"simulator", "--listen-address=" + addr, "--auth-limit=2", "--window=1h",
+				"--fault.401-every=1m", "--fault.401-for=1m"}, signals)
+		}()
+		base := "http://" + addr
+		var resp *http.Response
+		var err error
+		for range 200 {
+			if resp, err = http.PostForm(base+"/auth", url.Values{"tool": {"dev"}, "login": {"demo-support"}, "password": {"demo-support-pass"}}); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond) // waiting for the listener, not for time to pass
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var creds struct{ Login, Password string }
+		_ = json.NewDecoder(resp.Body).Decode(&creds)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Limit") != "2" {
+			t.Fatalf("auth: %d, limit %q; want 200 and the --auth-limit", resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"))
+		}
+		req, _ := http.NewRequest("GET", base+"/volume/20240601/20240601/day/ALL", nil)
+		req.SetBasicAuth(creds.Login, creds.Password) // good credentials: only the storm refuses them
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("data: %d, want 401", resp.StatusCode)
+		}
+		signals <- syscall.SIGTERM
+		if code := <-done; code != 0 {
+			t.Errorf("exit %d", code)
+		}
+	})
+}
