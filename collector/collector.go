@@ -163,29 +163,17 @@ func sameAccount(a, b config.Account) bool {
 }
 
 func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) (*voicetrends.Client, error) {
-	httpClient, err := promconfig.NewClientFromConfig(cfg.HTTPClient, "voicetrends")
+	cc, err := cfg.ClientConfig(ac)
 	if err != nil {
-		return nil, fmt.Errorf("building the HTTP client from http_client: %w", err)
+		return nil, err
 	}
-	next := httpClient.Transport
+	next := cc.HTTPClient.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	httpClient.Transport = gateTransport{next}
-	return voicetrends.New(voicetrends.Config{
-		BaseURL:    cfg.BaseURL,
-		Tool:       ac.Tool,
-		Login:      ac.Login,
-		Password:   ac.Secret(),
-		HTTPClient: httpClient,
-		Location:   ac.Location,
-		Now:        e.clock.Now,
-		Observer:   a.instr,
-		Limiter:    gatedBudget{a.budget},
-		// Logins are counted in the account's window, like data requests:
-		// a proxy or test with a short window has logins to match.
-		AuthWindow: time.Duration(ac.Window),
-	})
+	cc.HTTPClient.Transport = gateTransport{next}
+	cc.Now, cc.Observer, cc.Limiter = e.clock.Now, a.instr, gatedBudget{a.budget}
+	return voicetrends.New(cc)
 }
 
 // Start starts polling the accounts applied so far, and makes later Apply
