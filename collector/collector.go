@@ -196,11 +196,17 @@ func (e *Exporter) start(a *account) {
 	// A child of closing, so that StopRequests ends it before returning.
 	soft, stop := context.WithCancel(e.closing)
 	a.stop, a.cancel, a.done = stop, cancel, make(chan struct{})
-	p := newPoller(a.cfg, a.client, a.budget, e.clock, log.With(e.logger, "account", a.cfg.Name), &a.snapshot)
+	p := e.pollerFor(a)
 	go func() {
 		defer close(a.done)
 		p.run(hard, soft)
 	}()
+}
+
+// pollerFor builds the poller that runs a, carrying over the targets of its
+// latest snapshot.
+func (e *Exporter) pollerFor(a *account) *poller {
+	return newPoller(a.cfg, a.client, a.budget, e.clock, log.With(e.logger, "account", a.cfg.Name), &a.snapshot)
 }
 
 // halt stops the account's poller: no new request starts, the one in flight
