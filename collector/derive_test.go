@@ -13,6 +13,7 @@ import (
 
 	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
 	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
@@ -356,9 +357,10 @@ func TestDerivedReloadChangesPeriodsWithoutARequest(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 26, 15, 0, 0, 0, ny), simulator.Options{Seed: 11}, "    phones: [ALL]\n    periods: [day, month]\n    derive_periods: true\n    week_start: sunday\n")
 	h.refreshNow()
 	served := h.sim.Stats(testLogin).DataRequests
-	cfg := h.account.cfg
-	cfg.Periods = voicetrends.Periods
-	h.poller = newPoller(cfg, h.account.client, h.account.budget, h.clock, log.NewNopLogger(), &h.account.snapshot)
+	cfg := *h.cfg
+	cfg.Accounts = append([]config.Account(nil), cfg.Accounts...)
+	cfg.Accounts[0].Periods = voicetrends.Periods
+	h.reload(&cfg)
 	if got := h.sim.Stats(testLogin).DataRequests; got != served {
 		t.Errorf("%d requests on reload, want none", got-served)
 	}
