@@ -359,7 +359,7 @@ func (t *target) metrics(s *accountSnapshot, today voicetrends.Date, now time.Ti
 		if key.withdrawn || vi >= len(t.buckets) {
 			continue // too old to pass for the present: withdrawn
 		}
-		// Windows are chosen at scrape time, not at refresh time, so that a
+		// Current and previous are chosen at scrape time, not at refresh time, so that a
 		// bucket never passes for the current period after its period has ended.
 		cur, prev := calendar.Select(p, today, s.location, t.buckets[vi])
 		for w, b := range [2]*voicetrends.Bucket{cur, prev} {
@@ -381,5 +381,5 @@ func (t *target) metrics(s *accountSnapshot, today voicetrends.Date, now time.Ti
 	return out
 }
 
-// windowNames are the window label values, current first.
+// windowNames are the values of the window label, current first.
 var windowNames = [2]string{metric.Current, metric.Previous}

@@ -12,7 +12,7 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
-// Span is the dates on which a window's bucket may start, inclusive.
+// Span is the dates on which a current or previous period's bucket may start, inclusive.
 type Span struct{ First, Last voicetrends.Date }
 
 // Contains reports whether d lies in the span.
@@ -45,7 +45,7 @@ func Request(p voicetrends.Period, today voicetrends.Date) (start, end voicetren
 // API returned them), or nil where the API sent none.
 func Select(p voicetrends.Period, today voicetrends.Date, loc *time.Location, buckets []voicetrends.Bucket) (current, previous *voicetrends.Bucket) {
 	cur, prev := Spans(p, today)
-	// Latest first: should a week span hold two bucket starts, the later one is the window.
+	// Latest first: should a week span hold two bucket starts, the later one is the period's.
 	for i := len(buckets) - 1; i >= 0; i-- {
 		d := voicetrends.DateIn(buckets[i].Start, loc)
 		switch {
@@ -59,7 +59,7 @@ func Select(p voicetrends.Period, today voicetrends.Date, loc *time.Location, bu
 }
 
 // NextRollover returns the instant after now at which period p's current
-// window next changes in loc. weekStart is the start date of the current
+// bucket next changes in loc. weekStart is the start date of the current
 // week's bucket when a refresh has shown it; without it every local midnight
 // may start a week.
 func NextRollover(p voicetrends.Period, now time.Time, loc *time.Location, weekStart *voicetrends.Date) time.Time {
