@@ -135,6 +135,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	defer context.AfterFunc(e.closing, cancel)()
 	for name, old := range current {
 		if next[name] != old {
+			// Said before the wait, so that a slow reload explains itself.
+			level.Debug(e.logger).Log("msg", "reload: stopping the account's poller; a request under way may finish first", "account", name)
 			old.halt(ctx)
 		}
 		if next[name] == nil {
