@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/voicetrends/voicetrends_exporter/collector"
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/config"
 )
 
 // checkConfig is --config.check: it builds everything serve builds (the web

@@ -34,12 +34,13 @@ import (
 	slgk "github.com/tjhop/slog-gokit"
 
 	"github.com/voicetrends/voicetrends_exporter/collector"
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 const (
-	exporterName = collector.ExporterName
+	exporterName = metric.ExporterName
 	// defaultAddress: Prometheus' default-port list is full from 9100 to 9999.
 	defaultAddress = ":10141"
 	// shutdownTimeout bounds the whole shutdown, inside Docker's 10s grace period.

@@ -789,34 +789,10 @@ func TestGracefulShutdown(t *testing.T) {
 // turns to SIGTERM is answered, and does not hold the shutdown up.
 func TestReloadDuringShutdown(t *testing.T) {
 	api, _, cfg := supportSetup(t)
-	d := startDaemon(t, "--config.file="+cfg)
+	d := startDaemon(t, "--config.file="+cfg, "--log.level=debug")
 	d.waitReady()
-
 	// Keep the daemon busy in a SIGHUP reload: it stops a poller whose data request is held.
-	inFlight, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	api.setHooks(func(r *http.Request) {
-		if isVolume(r) {
-			once.Do(func() { close(inFlight) })
-			holdUntil(release)(r)
-		}
-	}, nil)
-	weekly := support
-	weekly.periods = "[day, week]"
-	writeConfig(t, cfg, api.url, weekly)
-	if code, body, _ := d.do(http.MethodPost, "/-/reload"); code != http.StatusOK {
-		t.Fatalf("POST /-/reload = %d %q", code, body)
-	}
-	select {
-	case <-inFlight:
-	case <-time.After(waitBound):
-		t.Fatalf("no data request after adding a target")
-	}
-	monthly := support
-	monthly.periods = "[day, week, month]"
-	writeConfig(t, cfg, api.url, monthly)
-	d.signals <- syscall.SIGHUP
-	waitFor(t, "the daemon to take SIGHUP", func() bool { return len(d.signals) == 0 })
+	release := reloadHeldByRequest(t, api, d, cfg)
 	d.signals <- syscall.SIGTERM
 	reloaded := make(chan int, 1)
 	go func() {

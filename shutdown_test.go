@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,12 +12,6 @@ import (
 
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
-
-// stackHas reports whether any goroutine's stack holds s.
-func stackHas(s string) bool {
-	buf := make([]byte, 1<<20)
-	return bytes.Contains(buf[:runtime.Stack(buf, true)], []byte(s))
-}
 
 // waitClosed waits until nothing listens on addr.
 func waitClosed(t *testing.T, addr string) {
@@ -33,15 +25,14 @@ func waitClosed(t *testing.T, addr string) {
 	})
 }
 
-// TestShutdownDuringReload: SIGTERM while a reload waits for a request in
-// flight cancels the reload; the daemon exits well inside the bound.
-func TestShutdownDuringReload(t *testing.T) {
-	api, _, cfg := supportSetup(t)
-	d := startDaemon(t, "--config.file="+cfg)
-	d.waitReady()
-
+// reloadHeldByRequest makes the daemon (logging at debug) reload while the
+// API holds a data request: a first reload adds a target, whose request the
+// API holds; a SIGHUP reload then changes the account again and waits for
+// that request. It returns once the daemon says it waits; closing the
+// returned channel lets the API answer.
+func reloadHeldByRequest(t *testing.T, api *fakeAPI, d *daemon, cfg string) chan struct{} {
+	t.Helper()
 	inFlight, release := make(chan struct{}), make(chan struct{})
-	defer close(release)
 	var once sync.Once
 	api.setHooks(func(r *http.Request) {
 		if isVolume(r) {
@@ -49,7 +40,6 @@ func TestShutdownDuringReload(t *testing.T) {
 			holdUntil(release)(r)
 		}
 	}, nil)
-	// A new target starts a data request at once; the API holds it.
 	weekly := support
 	weekly.periods = "[day, week]"
 	writeConfig(t, cfg, api.url, weekly)
@@ -61,13 +51,24 @@ func TestShutdownDuringReload(t *testing.T) {
 	case <-time.After(waitBound):
 		t.Fatalf("no data request after adding a target")
 	}
-	// The next reload changes the account again, so it halts the poller
-	// whose request the API holds, and waits for it.
 	monthly := support
 	monthly.periods = "[day, week, month]"
 	writeConfig(t, cfg, api.url, monthly)
 	d.signals <- syscall.SIGHUP
-	waitFor(t, "the reload to wait for the poller", func() bool { return stackHas("collector.(*account).halt") })
+	waitFor(t, "the SIGHUP reload to wait for the request in flight", func() bool {
+		return strings.Count(d.logs.String(), "reload: stopping the account's poller") == 2
+	})
+	return release
+}
+
+// TestShutdownDuringReload: SIGTERM while a reload waits for a request in
+// flight cancels the reload; the daemon exits well inside the bound.
+func TestShutdownDuringReload(t *testing.T) {
+	api, _, cfg := supportSetup(t)
+	d := startDaemon(t, "--config.file="+cfg, "--log.level=debug")
+	d.waitReady()
+	release := reloadHeldByRequest(t, api, d, cfg)
+	defer close(release)
 
 	sent := time.Now()
 	d.signals <- syscall.SIGTERM

@@ -16,8 +16,9 @@ import (
 	promconfig "github.com/prometheus/common/config"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
@@ -134,6 +135,8 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	defer context.AfterFunc(e.closing, cancel)()
 	for name, old := range current {
 		if next[name] != old {
+			// Said before the wait, so that a slow reload explains itself.
+			level.Debug(e.logger).Log("msg", "reload: stopping the account's poller; a request under way may finish first", "account", name)
 			old.halt(ctx)
 		}
 		if next[name] == nil {
@@ -162,29 +165,17 @@ func sameAccount(a, b config.Account) bool {
 }
 
 func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) (*voicetrends.Client, error) {
-	httpClient, err := promconfig.NewClientFromConfig(cfg.HTTPClient, "voicetrends")
+	cc, err := cfg.ClientConfig(ac)
 	if err != nil {
-		return nil, fmt.Errorf("building the HTTP client from http_client: %w", err)
+		return nil, err
 	}
-	next := httpClient.Transport
+	next := cc.HTTPClient.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	httpClient.Transport = gateTransport{next}
-	return voicetrends.New(voicetrends.Config{
-		BaseURL:    cfg.BaseURL,
-		Tool:       ac.Tool,
-		Login:      ac.Login,
-		Password:   ac.Secret(),
-		HTTPClient: httpClient,
-		Location:   ac.Location,
-		Now:        e.clock.Now,
-		Observer:   a.instr,
-		Limiter:    gatedBudget{a.budget},
-		// Logins are counted in the account's window, like data requests:
-		// a proxy or test with a short window has logins to match.
-		AuthWindow: time.Duration(ac.Window),
-	})
+	cc.HTTPClient.Transport = gateTransport{next}
+	cc.Now, cc.Observer, cc.Limiter = e.clock.Now, a.instr, gatedBudget{a.budget}
+	return voicetrends.New(cc)
 }
 
 // Start starts polling the accounts applied so far, and makes later Apply
@@ -207,11 +198,17 @@ func (e *Exporter) start(a *account) {
 	// A child of closing, so that StopRequests ends it before returning.
 	soft, stop := context.WithCancel(e.closing)
 	a.stop, a.cancel, a.done = stop, cancel, make(chan struct{})
-	p := newPoller(a.cfg, a.client, a.budget, e.clock, log.With(e.logger, "account", a.cfg.Name), &a.snapshot)
+	p := e.pollerFor(a)
 	go func() {
 		defer close(a.done)
 		p.run(hard, soft)
 	}()
+}
+
+// pollerFor builds the poller that runs a, carrying over the targets of its
+// latest snapshot.
+func (e *Exporter) pollerFor(a *account) *poller {
+	return newPoller(a.cfg, a.client, a.budget, e.clock, log.With(e.logger, "account", a.cfg.Name), &a.snapshot)
 }
 
 // halt stops the account's poller: no new request starts, the one in flight
@@ -364,9 +361,9 @@ func (t *target) metrics(s *accountSnapshot, today voicetrends.Date, now time.Ti
 		if key.withdrawn || vi >= len(t.buckets) {
 			continue // too old to pass for the present: withdrawn
 		}
-		// Windows are chosen at scrape time, not at refresh time, so that a
+		// Current and previous are chosen at scrape time, not at refresh time, so that a
 		// bucket never passes for the current period after its period has ended.
-		cur, prev := window.Select(p, today, s.location, t.buckets[vi])
+		cur, prev := calendar.Select(p, today, s.location, t.buckets[vi])
 		for w, b := range [2]*voicetrends.Bucket{cur, prev} {
 			if b == nil {
 				continue
@@ -386,5 +383,5 @@ func (t *target) metrics(s *accountSnapshot, today voicetrends.Date, now time.Ti
 	return out
 }
 
-// windowNames are the window label values, current first.
-var windowNames = [2]string{window.Current, window.Previous}
+// windowNames are the values of the window label, current first.
+var windowNames = [2]string{metric.Current, metric.Previous}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/go-kit/log"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
@@ -92,7 +94,7 @@ func checkDerived(t *testing.T, h *harness, loc *time.Location, phones []string)
 			t.Errorf("%s: period start {%s} = %v, want %v", h.clock.Now(), key, got, w.b.Start.Unix())
 		}
 	}
-	for _, f := range FigureMetrics() {
+	for _, f := range metric.Figures {
 		got := h.series(f.Name)
 		for key, w := range want {
 			v, sent := w.b.Get(f.Figure)
@@ -308,7 +310,7 @@ func TestDerivedRoundingOverAYear(t *testing.T) {
 					in = append(in, days[d])
 					n++
 				}
-				got := window.Sum(start.Midnight(ny), in)
+				got := calendar.Sum(start.Midnight(ny), in)
 				for _, f := range voicetrends.Figures {
 					w, _ := truth.Get(f)
 					g, _ := got.Get(f)
@@ -355,9 +357,10 @@ func TestDerivedReloadChangesPeriodsWithoutARequest(t *testing.T) {
 	h := newHarness(t, time.Date(2026, 11, 26, 15, 0, 0, 0, ny), simulator.Options{Seed: 11}, "    phones: [ALL]\n    periods: [day, month]\n    derive_periods: true\n    week_start: sunday\n")
 	h.refreshNow()
 	served := h.sim.Stats(testLogin).DataRequests
-	cfg := h.account.cfg
-	cfg.Periods = voicetrends.Periods
-	h.poller = newPoller(cfg, h.account.client, h.account.budget, h.clock, log.NewNopLogger(), &h.account.snapshot)
+	cfg := *h.cfg
+	cfg.Accounts = append([]config.Account(nil), cfg.Accounts...)
+	cfg.Accounts[0].Periods = voicetrends.Periods
+	h.reload(&cfg)
 	if got := h.sim.Stats(testLogin).DataRequests; got != served {
 		t.Errorf("%d requests on reload, want none", got-served)
 	}

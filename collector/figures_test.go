@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
@@ -34,7 +34,7 @@ func wantFigures(h *harness, loc *time.Location, phones []string) map[string]map
 		for _, period := range voicetrends.Periods {
 			cur := h.sim.Bucket(testLogin, phone, period, today)
 			prev := h.sim.Bucket(testLogin, phone, period, voicetrends.DateIn(cur.Start, loc).AddDays(-1))
-			for w, b := range map[string]voicetrends.Bucket{window.Current: cur, window.Previous: prev} {
+			for w, b := range map[string]voicetrends.Bucket{metric.Current: cur, metric.Previous: prev} {
 				key := fmt.Sprintf("account=acme,period=%s,phone=%s,window=%s", period, phone, w)
 				want["voicetrends_period_start_timestamp_seconds"][key] = float64(b.Start.Unix())
 				for _, c := range conversions {

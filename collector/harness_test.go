@@ -9,12 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/budget"
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
@@ -37,6 +35,17 @@ type harness struct {
 	account  *account
 	poller   *poller
 	registry *prometheus.Registry
+	cfg      *config.Config // as applied
+}
+
+// reload applies cfg as a reload does and steps the poller Start would run.
+func (h *harness) reload(cfg *config.Config) {
+	h.t.Helper()
+	if err := h.exporter.Apply(cfg); err != nil {
+		h.t.Fatal(err)
+	}
+	h.cfg, h.account = cfg, (*h.exporter.accounts.Load())["acme"]
+	h.poller = h.exporter.pollerFor(h.account)
 }
 
 // newHarness starts at start; yaml holds the account's keys beyond name, tool, login and password.
@@ -55,18 +64,16 @@ func newHarness(t *testing.T, start time.Time, simOpts simulator.Options, yaml s
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, text)
 	}
+	// Built as the daemon builds it, through Apply; the poller is stepped
+	// here instead of running in Start's goroutine.
 	e := New(Options{Clock: clk})
-	ac := cfg.Accounts[0]
-	a := &account{cfg: ac, instr: newInstrumentation(ac.Name), budget: budget.New(ac.RequestsPerWindow, time.Duration(ac.Window), clk)}
-	if a.client, err = e.newClient(cfg, ac, a); err != nil {
+	if err := e.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
-	accounts := map[string]*account{ac.Name: a}
-	e.accounts.Store(&accounts)
+	a := (*e.accounts.Load())["acme"]
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(e)
-	return &harness{t: t, clock: clk, sim: sim, exporter: e, account: a, registry: reg,
-		poller: newPoller(ac, a.client, a.budget, clk, log.NewNopLogger(), &a.snapshot)}
+	return &harness{t: t, clock: clk, sim: sim, exporter: e, account: a, registry: reg, cfg: cfg, poller: e.pollerFor(a)}
 }
 
 // runUntil steps the poller, moving the clock over every wait, until the

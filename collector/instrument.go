@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -24,8 +25,8 @@ type instrumentation struct {
 func newInstrumentation(account string) *instrumentation {
 	return &instrumentation{
 		account:  account,
-		requests: prometheus.NewCounterVec(requestsOpts, requestsLabels),
-		duration: prometheus.NewHistogramVec(durationOpts, durationLabels),
+		requests: prometheus.NewCounterVec(requestsOpts, metric.RequestLabels),
+		duration: prometheus.NewHistogramVec(durationOpts, metric.DurationLabels),
 		limits:   map[string]voicetrends.RateLimit{},
 	}
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -41,7 +41,7 @@ func PlanFor(ac config.Account) Plan {
 		Periods:            len(ac.Periods),
 		LearnsWeekStart:    learnsWeekStart(ac),
 	}
-	p.Interval = EffectiveInterval(p.RefreshInterval, p.Window, p.RequestsPerRefresh, p.RequestsPerWindow)
+	p.Interval = effectiveInterval(p.RefreshInterval, p.Window, p.RequestsPerRefresh, p.RequestsPerWindow)
 	// Figures must not blink out between two refreshes that come as often
 	// as the budget allows.
 	p.MaxDataAge = max(time.Duration(ac.MaxDataAge), 2*p.Interval)
@@ -65,10 +65,10 @@ func targetKeys(ac config.Account) []targetKey {
 	return keys
 }
 
-// EffectiveInterval stretches refresh to fit requests (one refresh of every
+// effectiveInterval stretches refresh to fit requests (one refresh of every
 // target) into perWindow requests per window:
 // requests x (window / interval) <= perWindow.
-func EffectiveInterval(refresh, win time.Duration, requests, perWindow int) time.Duration {
+func effectiveInterval(refresh, win time.Duration, requests, perWindow int) time.Duration {
 	fit := time.Duration(float64(win) * float64(requests) / float64(perWindow))
 	return max(refresh, fit.Round(time.Second))
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
@@ -189,10 +189,10 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	today := voicetrends.DateIn(now, loc)
 	var req voicetrends.VolumeRequest
 	if t.period == "" {
-		req.Start, req.End = window.DeriveRequest(p.cfg.Periods, today, p.weekStart)
+		req.Start, req.End = calendar.DeriveRequest(p.cfg.Periods, today, p.weekStart)
 		req.Period, req.Phone = voicetrends.PeriodDay, t.phone
 	} else {
-		req.Start, req.End = window.Request(t.period, today)
+		req.Start, req.End = calendar.Request(t.period, today)
 		req.Period, req.Phone = t.period, t.phone
 	}
 	resp, err := p.fetcher.Volume(ctx, req)
@@ -234,7 +234,7 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		p.logState(t, err)
 		return 0
 	}
-	if err := window.CheckMidnights(resp.Buckets, loc); err != nil {
+	if err := calendar.CheckMidnights(resp.Buckets, loc); err != nil {
 		// A wrong timezone files every bucket under another day: serve
 		// nothing rather than wrong figures, and say so once per account.
 		t.lastOK, t.buckets, t.days, t.lastErr = false, nil, nil, "timezone"
@@ -250,18 +250,18 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	if t.period == "" {
 		t.days = append([]voicetrends.Bucket(nil), resp.Buckets...)
 		p.derive(t, today)
-		t.nextRollover = window.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
+		t.nextRollover = calendar.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
 		p.logState(t, nil)
 		return 0
 	}
-	cur, prev := window.Select(t.period, today, loc, resp.Buckets)
+	cur, prev := calendar.Select(t.period, today, loc, resp.Buckets)
 	t.buckets = [][]voicetrends.Bucket{keep(cur, prev)}
 	var weekStart *voicetrends.Date
 	if cur != nil {
 		d := voicetrends.DateIn(cur.Start, loc)
 		weekStart = &d
 	}
-	t.nextRollover = window.NextRollover(t.period, now, loc, weekStart)
+	t.nextRollover = calendar.NextRollover(t.period, now, loc, weekStart)
 	p.logState(t, nil)
 	return 0
 }
@@ -286,7 +286,7 @@ func (p *poller) derive(t *target, today voicetrends.Date) {
 	}
 	out := make([][]voicetrends.Bucket, len(t.periods))
 	for i, period := range t.periods {
-		out[i] = window.Derive(period, today, p.cfg.Location, p.weekStart, t.days)
+		out[i] = calendar.Derive(period, today, p.cfg.Location, p.weekStart, t.days)
 	}
 	t.buckets, t.cache = out, new(scrapeCache)
 }
@@ -298,7 +298,7 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 	loc := p.cfg.Location
 	now := p.clock.Now()
 	today := voicetrends.DateIn(now, loc)
-	start, end := window.WeekStartRequest(today)
+	start, end := calendar.WeekStartRequest(today)
 	phone := p.cfg.Phones[0]
 	resp, err := p.fetcher.Volume(ctx, voicetrends.VolumeRequest{Start: start, End: end, Period: voicetrends.PeriodWeek, Phone: phone})
 	if ctx.Err() != nil {
@@ -312,8 +312,8 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 	if err == nil {
 		// A bucket off local midnight would name the wrong weekday; the
 		// day requests report the wrong timezone.
-		if err = window.CheckMidnights(resp.Buckets, loc); err == nil {
-			wd, ok = window.WeekStartOf(resp.Buckets, loc)
+		if err = calendar.CheckMidnights(resp.Buckets, loc); err == nil {
+			wd, ok = calendar.WeekStartOf(resp.Buckets, loc)
 		}
 	}
 	if !ok {
@@ -339,7 +339,7 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 		t := &p.targets[i]
 		if t.period == "" {
 			p.derive(t, today)
-			t.nextRollover = window.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
+			t.nextRollover = calendar.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
 		}
 	}
 }

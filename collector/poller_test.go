@@ -10,6 +10,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
@@ -266,9 +267,14 @@ func TestReloadedPollerKeepsStayingTargets(t *testing.T) {
 		t.Fatalf("%d calls series before the reload, want 4", len(before))
 	}
 	served := h.sim.Stats(testLogin).DataRequests
-	cfg := h.account.cfg
-	cfg.Phones = []string{"ALL"}
-	h.poller = newPoller(cfg, h.account.client, h.account.budget, h.clock, log.NewNopLogger(), &h.account.snapshot)
+	cfg := *h.cfg
+	cfg.Accounts = append([]config.Account(nil), cfg.Accounts...)
+	cfg.Accounts[0].Phones = []string{"ALL"}
+	client := h.account.client
+	h.reload(&cfg)
+	if h.account.client != client {
+		t.Errorf("the reload built a new client: the credentials are thrown away")
+	}
 	after := h.series("voicetrends_calls")
 	if len(after) != 2 {
 		t.Errorf("%d calls series after removing a phone, want 2: %v", len(after), after)

@@ -15,7 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -31,7 +32,7 @@ func snapshotExporter(numbers int) *Exporter {
 		for _, p := range voicetrends.Periods {
 			t := newTarget(targetKey{fmt.Sprintf("61755%05d", n), p}, nil)
 			t.attempted, t.lastOK, t.lastAttempt, t.lastSuccess = true, true, benchNow, benchNow
-			cur, prev := window.Spans(p, today)
+			cur, prev := calendar.Spans(p, today)
 			var buckets []voicetrends.Bucket
 			for _, d := range []voicetrends.Date{prev.First, cur.First} {
 				b := voicetrends.Bucket{Start: d.Midnight(loc)}
@@ -140,12 +141,12 @@ func plainOf(tb testing.TB, e *Exporter) *plain {
 		for _, l := range out.Label {
 			byName[l.GetName()] = l.GetValue()
 		}
-		names := accountLabel
+		names := metric.AccountLabel
 		switch len(out.Label) {
-		case len(figureLabels):
-			names = figureLabels
-		case len(targetLabels):
-			names = targetLabels
+		case len(metric.FigureLabels):
+			names = metric.FigureLabels
+		case len(metric.TargetLabels):
+			names = metric.TargetLabels
 		}
 		values := make([]string, len(names))
 		for i, n := range names {

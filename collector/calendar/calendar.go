@@ -1,7 +1,9 @@
-// Package window works out, in an account's time zone, which dates one
-// refresh asks the API for and which returned buckets are the current and the
-// previous window of a period.
-package window
+// Package calendar works out, in an account's time zone, which dates one
+// refresh asks the API for, which returned buckets are the current and the
+// previous period (the `window` label), when a period rolls over, how weeks
+// and months are summed from days, and whether the API's buckets start at
+// local midnight at all.
+package calendar
 
 import (
 	"fmt"
@@ -10,13 +12,7 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
-// The values of the window label.
-const (
-	Current  = "current"  // the period in progress, to date
-	Previous = "previous" // the last complete period
-)
-
-// Span is the dates on which a window's bucket may start, inclusive.
+// Span is the dates on which a current or previous period's bucket may start, inclusive.
 type Span struct{ First, Last voicetrends.Date }
 
 // Contains reports whether d lies in the span.
@@ -49,7 +45,7 @@ func Request(p voicetrends.Period, today voicetrends.Date) (start, end voicetren
 // API returned them), or nil where the API sent none.
 func Select(p voicetrends.Period, today voicetrends.Date, loc *time.Location, buckets []voicetrends.Bucket) (current, previous *voicetrends.Bucket) {
 	cur, prev := Spans(p, today)
-	// Latest first: should a week span hold two bucket starts, the later one is the window.
+	// Latest first: should a week span hold two bucket starts, the later one is the period's.
 	for i := len(buckets) - 1; i >= 0; i-- {
 		d := voicetrends.DateIn(buckets[i].Start, loc)
 		switch {
@@ -63,7 +59,7 @@ func Select(p voicetrends.Period, today voicetrends.Date, loc *time.Location, bu
 }
 
 // NextRollover returns the instant after now at which period p's current
-// window next changes in loc. weekStart is the start date of the current
+// bucket next changes in loc. weekStart is the start date of the current
 // week's bucket when a refresh has shown it; without it every local midnight
 // may start a week.
 func NextRollover(p voicetrends.Period, now time.Time, loc *time.Location, weekStart *voicetrends.Date) time.Time {

@@ -82,6 +82,27 @@ type Account struct {
 // Secret returns the account's password, read from password_file where one is set.
 func (a *Account) Secret() string { return a.secret }
 
+// ClientConfig returns the API client configuration of account a, as the
+// daemon and the backfill both need it: the base URL, the credentials, the
+// zone, logins counted in the account's window as data requests are, and an
+// HTTP client built from http_client. The caller adds its clock, limiter
+// and observer.
+func (c *Config) ClientConfig(a Account) (voicetrends.Config, error) {
+	hc, err := promconfig.NewClientFromConfig(c.HTTPClient, "voicetrends")
+	if err != nil {
+		return voicetrends.Config{}, fmt.Errorf("building the HTTP client from http_client: %w", err)
+	}
+	return voicetrends.Config{
+		BaseURL:    c.BaseURL,
+		Tool:       a.Tool,
+		Login:      a.Login,
+		Password:   a.Secret(),
+		HTTPClient: hc,
+		Location:   a.Location,
+		AuthWindow: time.Duration(a.Window),
+	}, nil
+}
+
 // Load reads and validates the file at path.
 func Load(path string) (*Config, error) {
 	content, err := os.ReadFile(path)

@@ -13,11 +13,10 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	promconfig "github.com/prometheus/common/config"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
@@ -35,11 +34,10 @@ const (
 
 // FetchOptions configure Fetch.
 type FetchOptions struct {
-	Config     *config.Config // base_url and http_client
-	Clock      clock.Clock    // budgets and back-off; nil is the wall clock
-	HTTPClient *http.Client   // nil: built from Config.HTTPClient
-	Logger     log.Logger     // nil: no logs
-	Progress   *Progress      // nil: not reported
+	Config   *config.Config // base_url and http_client
+	Clock    clock.Clock    // budgets and back-off; nil is the wall clock
+	Logger   log.Logger     // nil: no logs
+	Progress *Progress      // nil: not reported
 }
 
 // TargetError is a target whose history could not be fetched.
@@ -81,28 +79,16 @@ func (p *Plan) Fetch(ctx context.Context, opts FetchOptions) (*Result, error) {
 		opts.Progress = &Progress{}
 	}
 	opts.Progress.addTotal(p.Requests())
-	hc := opts.HTTPClient
-	if hc == nil {
-		var err error
-		if hc, err = promconfig.NewClientFromConfig(opts.Config.HTTPClient, "voicetrends"); err != nil {
-			return nil, fmt.Errorf("building the HTTP client from http_client: %w", err)
-		}
-	}
 	fetchers := make([]*fetcher, len(p.Accounts))
 	for i := range p.Accounts {
 		a := &p.Accounts[i]
 		b := &countingLimiter{Budget: budget.New(a.Account.RequestsPerWindow, time.Duration(a.Account.Window), opts.Clock)}
-		client, err := voicetrends.New(voicetrends.Config{
-			BaseURL:    opts.Config.BaseURL,
-			Tool:       a.Account.Tool,
-			Login:      a.Account.Login,
-			Password:   a.Account.Secret(),
-			HTTPClient: hc,
-			Now:        opts.Clock.Now,
-			Limiter:    b,
-			Location:   a.Account.Location,
-			AuthWindow: time.Duration(a.Account.Window), // logins count in the account's window, as data does
-		})
+		cc, err := opts.Config.ClientConfig(a.Account)
+		if err != nil {
+			return nil, err
+		}
+		cc.Now, cc.Limiter = opts.Clock.Now, b
+		client, err := voicetrends.New(cc)
 		if err != nil {
 			return nil, fmt.Errorf("account %q: %w", a.Account.Name, err)
 		}
@@ -184,7 +170,7 @@ func (f *fetcher) run(ctx context.Context) {
 			return
 		}
 		if err != nil {
-			var zone *window.ZoneMismatchError
+			var zone *calendar.ZoneMismatchError
 			switch {
 			case fatal != nil:
 			case voicetrends.IsUnauthorized(err):
@@ -223,7 +209,7 @@ func (f *fetcher) target(ctx context.Context, t Target) ([]voicetrends.Bucket, e
 		splittable := r.Days() > minSplitDays
 		resp, err := f.volume(ctx, voicetrends.VolumeRequest{Start: r.Start, End: r.End, Period: t.Period, Phone: t.Phone}, splittable)
 		if err == nil {
-			if err := window.CheckMidnights(resp.Buckets, f.plan.Account.Location); err != nil {
+			if err := calendar.CheckMidnights(resp.Buckets, f.plan.Account.Location); err != nil {
 				f.progress.done.Add(int64(1 + len(queue)))
 				return nil, err
 			}

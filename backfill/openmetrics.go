@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	"github.com/voicetrends/voicetrends_exporter/collector"
-	"github.com/voicetrends/voicetrends_exporter/collector/window"
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -123,9 +122,8 @@ type family struct {
 }
 
 func families() []family {
-	name, help := collector.PeriodStartMetric()
-	out := []family{{name, help, func(b *voicetrends.Bucket) (float64, bool) { return float64(b.Start.Unix()), true }}}
-	for _, f := range collector.FigureMetrics() {
+	out := []family{{metric.PeriodStart.Name, metric.PeriodStart.Help, func(b *voicetrends.Bucket) (float64, bool) { return float64(b.Start.Unix()), true }}}
+	for _, f := range metric.Figures {
 		out = append(out, family{f.Name, f.Help, func(b *voicetrends.Bucket) (float64, bool) {
 			v, ok := b.Get(f.Figure)
 			if !ok {
@@ -154,7 +152,7 @@ func WriteOpenMetrics(w io.Writer, series []Series, opts WriteOptions) (WriteSta
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 256<<10)
 	var st WriteStats
-	labelNames := collector.FigureLabelNames()
+	labelNames := metric.FigureLabels
 	for _, l := range opts.Labels {
 		labelNames = append(labelNames, l.Name)
 	}
@@ -162,7 +160,7 @@ func WriteOpenMetrics(w io.Writer, series []Series, opts WriteOptions) (WriteSta
 	spans := make([][]span, len(series))
 	for i := range series {
 		s := &series[i]
-		values := []string{s.Account, s.Phone, string(s.Period), window.Previous}
+		values := []string{s.Account, s.Phone, string(s.Period), metric.Previous}
 		for _, l := range opts.Labels {
 			values = append(values, l.Value)
 		}

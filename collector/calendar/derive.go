@@ -1,4 +1,4 @@
-package window
+package calendar
 
 import (
 	"math"
@@ -8,7 +8,7 @@ import (
 )
 
 // This file serves derive_periods: one `day` request per (account, phone)
-// holds every day the week and month windows are made of, so the exporter
+// holds every day the week and month periods are made of, so the exporter
 // sums them instead of asking for each period.
 
 // WeekFirst returns the first day of the week holding d when weeks start on ws.
@@ -16,7 +16,7 @@ func WeekFirst(d voicetrends.Date, ws time.Weekday) voicetrends.Date {
 	return d.AddDays(-((int(d.Weekday()) - int(ws) + 7) % 7))
 }
 
-// periodFirst returns the first day of period p's window holding d; ok is
+// periodFirst returns the first day of period p holding d; ok is
 // false for a week whose first day is not known.
 func periodFirst(p voicetrends.Period, d voicetrends.Date, weekStart *time.Weekday) (voicetrends.Date, bool) {
 	switch p {
@@ -33,10 +33,10 @@ func periodFirst(p voicetrends.Period, d voicetrends.Date, weekStart *time.Weekd
 
 // DeriveRequest returns the date range of the one day request that serves
 // every period in periods on date today: from the earliest first day of
-// their previous windows to today. Without a known week start the previous
+// their previous periods to today. Without a known week start the previous
 // week may begin up to 13 days back, as in Spans.
 func DeriveRequest(periods []voicetrends.Period, today voicetrends.Date, weekStart *time.Weekday) (start, end voicetrends.Date) {
-	start = today.AddDays(-1) // yesterday's bucket: day's previous window
+	start = today.AddDays(-1) // yesterday's bucket: the previous day
 	for _, p := range periods {
 		var first voicetrends.Date
 		switch p {
@@ -61,7 +61,7 @@ func DeriveRequest(periods []voicetrends.Period, today voicetrends.Date, weekSta
 // Derive returns the buckets of period p, seen on date today, made from the
 // daily buckets days (sorted by start, as the API sends them): for day
 // today's and yesterday's buckets as they are; for week and month one sum
-// over the current and one over the previous window. A window for which no
+// over the current and one over the previous period. A period for which no
 // day was sent has no bucket, as a dead number has none. Without weekStart
 // there are no week buckets. Select picks from the result as from an
 // answer of the API for p.
@@ -148,8 +148,8 @@ func WeekStartOf(buckets []voicetrends.Bucket, loc *time.Location) (time.Weekday
 	return voicetrends.DateIn(buckets[len(buckets)-1].Start, loc).Weekday(), true
 }
 
-// DeriveRollover returns the instant after now at which one of periods'
-// windows next changes in loc, when a derived target is due at once.
+// DeriveRollover returns the instant after now at which the current bucket of
+// one of periods changes in loc, when a derived target is due at once.
 func DeriveRollover(periods []voicetrends.Period, now time.Time, loc *time.Location, weekStart *time.Weekday) time.Time {
 	var next time.Time
 	today := voicetrends.DateIn(now, loc)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 

@@ -17,7 +17,7 @@
 //     where Prometheus' head block lives. So the samples cover
 //     [end of the period holding --from, min(end of --to, now-3h)).
 //   - Same names, labels and unit conversions as the daemon (see
-//     collector.FigureMetrics), plus voicetrends_period_start_timestamp_seconds;
+//     metric.Figures), plus voicetrends_period_start_timestamp_seconds;
 //     a figure the API did not send is not written.
 package backfill
 
@@ -29,8 +29,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/voicetrends/voicetrends_exporter/collector"
-	"github.com/voicetrends/voicetrends_exporter/collector/config"
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -264,7 +264,7 @@ func split(r Range) []Range {
 // MaxSamples is an upper bound of the samples the plan writes: every grid
 // instant from the end of the first period to the cut-off, for every family.
 func (p *Plan) MaxSamples() int64 {
-	families := int64(1 + len(collector.FigureMetrics()))
+	families := int64(1 + len(metric.Figures))
 	var n int64
 	for i := range p.Accounts {
 		a := &p.Accounts[i]
