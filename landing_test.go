@@ -262,3 +262,45 @@ func TestLandingPageBoundsFailingTargets(t *testing.T) {
 		t.Errorf("big's failing count: %q, want 60 of 3000", got)
 	}
 }
+
+// TestLandingPageShowsWrongTimezone: an account configured for New York
+// whose VoiceTrends zone is London is flagged on the page and in the
+// metrics, and serves no figure, whatever the hour.
+func TestLandingPageShowsWrongTimezone(t *testing.T) {
+	api := newFakeAPI(t)
+	dir := testDir(t)
+	cfg := filepath.Join(dir, "voicetrends.yml")
+	wrong := sales
+	wrong.timezone = "America/New_York"
+	writeConfig(t, cfg, api.url, support, wrong)
+	d := startDaemon(t, "--config.file="+cfg)
+	d.waitReady()
+
+	m := d.metrics()
+	if v := m.value(t, "voicetrends_timezone_mismatch", "account", "sales"); v != 1 {
+		t.Errorf("voicetrends_timezone_mismatch{account=sales} = %v, want 1", v)
+	}
+	if v := m.value(t, "voicetrends_timezone_mismatch", "account", "support"); v != 0 {
+		t.Errorf("voicetrends_timezone_mismatch{account=support} = %v, want 0", v)
+	}
+	if v := m.values("voicetrends_calls", "account", "sales"); len(v) != 0 {
+		t.Errorf("sales serves voicetrends_calls %v under a wrong timezone, want none", v)
+	}
+	if v := m.values("voicetrends_calls", "account", "support"); len(v) == 0 {
+		t.Errorf("support serves no voicetrends_calls")
+	}
+	_, body := d.get("/")
+	p := parsePage(t, body)
+	row := find(p.root, byID("account-sales"))
+	if len(row) != 1 {
+		t.Fatalf("no row for account sales:\n%s", body)
+	}
+	cell := find(row[0], func(n *html.Node) bool { return hasClass(n, "last-error") })
+	if len(cell) != 1 || !strings.Contains(text(cell[0]), "wrong timezone: the API's buckets start at midnight UTC+0") ||
+		!strings.Contains(text(cell[0]), "set the account's timezone:") {
+		t.Errorf("sales' last error cell does not name the wrong timezone and the fix:\n%s", body)
+	}
+	if !strings.Contains(d.logs.String(), "wrong timezone: withholding the account's figures") {
+		t.Errorf("the log does not say the timezone is wrong:\n%s", d.logs)
+	}
+}

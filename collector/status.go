@@ -21,6 +21,9 @@ type AccountStatus struct {
 
 	LastError   string // the latest refresh error, scrubbed of secrets; "" if none yet
 	LastErrorAt time.Time
+	// Timezone says why the configured timezone does not fit the API's
+	// buckets (the figures are withheld); "" when it fits.
+	Timezone string
 
 	Spent     int       // data requests spent in the current window
 	Budget    int       // requests_per_window
@@ -49,6 +52,9 @@ func (e *Exporter) Status() []AccountStatus {
 		if s := a.snapshot.Load(); s != nil {
 			st.Up, st.Tried = s.up, s.tried
 			st.LastError, st.LastErrorAt = s.lastError, s.lastErrorAt
+			if s.zoneErr != nil {
+				st.Timezone = s.zoneErr.Error()
+			}
 			for i := range s.targets {
 				t := &s.targets[i]
 				if (t.attempted || t.unreachable) && !t.lastOK {
