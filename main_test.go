@@ -218,6 +218,24 @@ func supportSetup(t *testing.T) (api *fakeAPI, dir, cfg string) {
 	return api, dir, cfg
 }
 
+// addWeeklyTarget reloads support with a weekly target and waits until its
+// data request reaches the API (inFlight closes), where the caller's hook
+// may hold it.
+func addWeeklyTarget(t *testing.T, api *fakeAPI, d *daemon, cfg string, inFlight <-chan struct{}) {
+	t.Helper()
+	weekly := support
+	weekly.periods = "[day, week]"
+	writeConfig(t, cfg, api.url, weekly)
+	if code, body, _ := d.do(http.MethodPost, "/-/reload"); code != http.StatusOK {
+		t.Fatalf("POST /-/reload = %d %q", code, body)
+	}
+	select {
+	case <-inFlight:
+	case <-time.After(waitBound):
+		t.Fatalf("no data request after adding a target")
+	}
+}
+
 // testDir returns a directory holding each account's password file.
 func testDir(t *testing.T) string {
 	t.Helper()
@@ -741,17 +759,7 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	})
 	// A new target starts a data request at once.
-	weekly := support
-	weekly.periods = "[day, week]"
-	writeConfig(t, cfg, api.url, weekly)
-	if code, body, _ := d.do(http.MethodPost, "/-/reload"); code != http.StatusOK {
-		t.Fatalf("POST /-/reload = %d %q", code, body)
-	}
-	select {
-	case <-inFlight:
-	case <-time.After(waitBound):
-		t.Fatalf("no data request after adding a target")
-	}
+	addWeeklyTarget(t, api, d, cfg, inFlight)
 	d.signals <- syscall.SIGTERM
 	waitFor(t, "the listener to close", func() bool {
 		conn, err := net.DialTimeout("tcp", d.addr, time.Second)

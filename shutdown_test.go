@@ -40,17 +40,7 @@ func reloadHeldByRequest(t *testing.T, api *fakeAPI, d *daemon, cfg string) chan
 			holdUntil(release)(r)
 		}
 	}, nil)
-	weekly := support
-	weekly.periods = "[day, week]"
-	writeConfig(t, cfg, api.url, weekly)
-	if code, body, _ := d.do(http.MethodPost, "/-/reload"); code != http.StatusOK {
-		t.Fatalf("POST /-/reload = %d %q", code, body)
-	}
-	select {
-	case <-inFlight:
-	case <-time.After(waitBound):
-		t.Fatalf("no data request after adding a target")
-	}
+	addWeeklyTarget(t, api, d, cfg, inFlight)
 	monthly := support
 	monthly.periods = "[day, week, month]"
 	writeConfig(t, cfg, api.url, monthly)
