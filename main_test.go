@@ -371,12 +371,19 @@ func (d *daemon) stop() int {
 
 func (d *daemon) wait() int {
 	d.t.Helper()
+	return d.waitWithin(waitBound, "")
+}
+
+// waitWithin returns run's exit code, failing the test if run takes longer
+// than bound to return; why says what it was waiting through.
+func (d *daemon) waitWithin(bound time.Duration, why string) int {
+	d.t.Helper()
 	select {
 	case code := <-d.done:
 		d.done <- code // for the cleanup
 		return code
-	case <-time.After(waitBound):
-		d.t.Fatalf("run did not return within %s; log:\n%s", waitBound, d.logs.String())
+	case <-time.After(bound):
+		d.t.Fatalf("run did not return within %s%s; log:\n%s", bound, why, d.logs.String())
 		return -1
 	}
 }
@@ -829,14 +836,8 @@ func TestReloadDuringShutdown(t *testing.T) {
 	})
 	close(release)
 	// A reload request that blocks the shutdown holds it up for shutdownTimeout.
-	select {
-	case code := <-d.done:
-		d.done <- code
-		if code != 0 {
-			t.Errorf("run returned %d, want 0", code)
-		}
-	case <-time.After(shutdownTimeout / 2):
-		t.Fatalf("run did not return within %s of SIGTERM while a reload request waited", shutdownTimeout/2)
+	if code := d.waitWithin(shutdownTimeout/2, " of SIGTERM while a reload request waited"); code != 0 {
+		t.Errorf("run returned %d, want 0", code)
 	}
 	select {
 	case code := <-reloaded:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -62,14 +63,8 @@ func TestShutdownDuringReload(t *testing.T) {
 
 	sent := time.Now()
 	d.signals <- syscall.SIGTERM
-	select {
-	case code := <-d.done:
-		d.done <- code
-		if code != 0 {
-			t.Errorf("run returned %d, want 0", code)
-		}
-	case <-time.After(shutdownTimeout / 2):
-		t.Fatalf("run did not return within %s of SIGTERM during a reload (the bound is %s)", shutdownTimeout/2, shutdownTimeout)
+	if code := d.waitWithin(shutdownTimeout/2, fmt.Sprintf(" of SIGTERM during a reload (the bound is %s)", shutdownTimeout)); code != 0 {
+		t.Errorf("run returned %d, want 0", code)
 	}
 	t.Logf("exit %s after SIGTERM", time.Since(sent).Round(time.Millisecond))
 }
