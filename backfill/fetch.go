@@ -47,10 +47,12 @@ type TargetError struct {
 	Err            error
 }
 
+// Error names the target and its error.
 func (e *TargetError) Error() string {
 	return fmt.Sprintf("account %q phone %s period %s: %v", e.Account, e.Phone, e.Period, e.Err)
 }
 
+// Unwrap returns the target's error, for errors.Is and errors.As.
 func (e *TargetError) Unwrap() error { return e.Err }
 
 // Result is what Fetch brought back: a Series per target that succeeded, in

@@ -71,6 +71,7 @@ func (r Range) halves() (Range, Range) {
 	return Range{r.Start, mid}, Range{mid.AddDays(1), r.End}
 }
 
+// String writes the range as YYYYMMDD-YYYYMMDD.
 func (r Range) String() string { return r.Start.String() + "-" + r.End.String() }
 
 // Target is one (phone, period) of an account and the requests planned for it.

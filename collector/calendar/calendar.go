@@ -94,6 +94,7 @@ func (e *ZoneMismatchError) Offset() time.Duration {
 	return e.APIOffset() - time.Duration(local)*time.Second
 }
 
+// Error says what is wrong, the offset seen and the fix.
 func (e *ZoneMismatchError) Error() string {
 	_, local := e.Start.In(e.Location).Zone()
 	return fmt.Sprintf("the API's buckets start at midnight UTC%s (e.g. %s), not at midnight in the configured timezone %s (UTC%s): "+
