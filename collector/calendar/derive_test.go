@@ -63,10 +63,9 @@ func TestDerive(t *testing.T) {
 		day("20260310", ny, 1, 0.1, 1, 0.2),
 	}
 	type want struct {
-		start            string
-		calls, minutes   float64
-		rate, length     float64
-		noRate, noLength bool
+		start          string
+		calls, minutes float64
+		rate, length   float64
 	}
 	for _, c := range []struct {
 		period voicetrends.Period
