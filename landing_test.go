@@ -208,7 +208,10 @@ accounts:
     periods: [day]
 `, api.url, supportPassword))
 	d := startDaemon(t, "--config.file="+cfg)
-	d.waitReady()
+	// The page is read once support's two targets have been tried (ops'
+	// refused login marks its one target failing).
+	d.waitTried("support", 2)
+	d.waitTried("ops", 1)
 	code, body, header := d.do(http.MethodGet, "/")
 	if code != http.StatusOK || !strings.HasPrefix(header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET / = %d %s", code, header.Get("Content-Type"))

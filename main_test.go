@@ -362,6 +362,19 @@ func (d *daemon) waitReady() {
 	})
 }
 
+// waitTried waits until every one of an account's targets has had its first
+// refresh attempt: /-/ready says only that each account has had one, and a
+// test that asserts on every target must wait for all of them.
+func (d *daemon) waitTried(account string, targets int) scrape {
+	d.t.Helper()
+	var m scrape
+	waitFor(d.t, fmt.Sprintf("all %d targets of %s tried", targets, account), func() bool {
+		m = d.metrics()
+		return len(m.values("voicetrends_last_refresh_success", "account", account)) == targets
+	})
+	return m
+}
+
 // stop sends SIGTERM and returns run's exit code.
 func (d *daemon) stop() int {
 	d.t.Helper()
