@@ -80,7 +80,7 @@ func newDaemon(cfg *config.Config, f *flags, logger log.Logger, slogger *slog.Lo
 		return nil, &startFailure{"cannot listen; pick another --web.listen-address", err}
 	}
 	d := &daemon{
-		logger: logger, slogger: slogger, flags: f, exporter: exporter, safe: config.NewSafe(cfg, nil), listeners: listeners,
+		logger: logger, slogger: slogger, flags: f, exporter: exporter, safe: config.NewSafe(cfg, e.clock), listeners: listeners,
 		reloads: make(chan chan error), stopping: make(chan struct{}), reloader: make(chan struct{}), stopped: make(chan struct{}),
 	}
 	d.endReloads = sync.OnceFunc(func() { close(d.stopping) })

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 func TestLoadInvalid(t *testing.T) {
@@ -160,14 +161,13 @@ func TestStringRedactsAndRoundTrips(t *testing.T) {
 }
 
 func TestSafeReload(t *testing.T) {
-	now := time.Unix(1_700_000_000, 0)
-	clock := func() time.Time { return now }
+	clk := clock.NewManual(time.Unix(1_700_000_000, 0))
 	good, err := Load("testdata/valid.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSafe(good, clock)
-	now = now.Add(time.Minute)
+	s := NewSafe(good, clk)
+	clk.Advance(time.Minute)
 	if err := s.Reload("testdata/invalid-bad-tool.yml", nil); err == nil {
 		t.Fatal("reload of an invalid file succeeded")
 	}
