@@ -203,7 +203,7 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	t.cache = new(scrapeCache) // the target changes below
 	if err != nil {
 		err = hint404(err)
-		p.lastError, p.lastErrorAt = scrub(err.Error(), p.cfg.Secret()), now
+		p.lastError, p.lastErrorAt = voicetrends.Scrub(err.Error(), p.cfg.Secret()), now
 	}
 	// up is about the account: can the exporter talk to the API for it?
 	// One target's own problem (a 400 for a wrong phone) leaves it be.
@@ -238,7 +238,7 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		// A wrong timezone files every bucket under another day: serve
 		// nothing rather than wrong figures, and say so once per account.
 		t.lastOK, t.buckets, t.days, t.lastErr = false, nil, nil, "timezone"
-		t.lastError = scrub(err.Error(), p.cfg.Secret())
+		t.lastError = voicetrends.Scrub(err.Error(), p.cfg.Secret())
 		p.lastError, p.lastErrorAt = t.lastError, now
 		p.setZoneErr(err)
 		return 0

@@ -101,7 +101,7 @@ type Config struct {
 func (c Config) String() string {
 	pw := ""
 	if c.Password != "" {
-		pw = "<redacted>"
+		pw = SecretPlaceholder
 	}
 	return fmt.Sprintf("voicetrends.Config{BaseURL:%q Tool:%q Login:%q Password:%q Timeout:%s AuthLimit:%d AuthWindow:%s}",
 		c.BaseURL, c.Tool, c.Login, pw, c.Timeout, c.AuthLimit, c.AuthWindow)
@@ -651,7 +651,7 @@ func (c *Client) exchange(req *http.Request, endpoint string, basic *credentials
 	rl = ParseRateLimit(resp.Header)
 	if code != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return &APIError{Endpoint: endpoint, StatusCode: code, Message: redact(errorMessage(body), secrets...), RateLimit: rl}
+		return &APIError{Endpoint: endpoint, StatusCode: code, Message: Scrub(errorMessage(body), secrets...), RateLimit: rl}
 	}
 	if err := decode(resp.Body); err != nil {
 		return fmt.Errorf("%s: %w", endpoint, err)
@@ -686,7 +686,7 @@ type scrubbedError struct {
 	secrets []string
 }
 
-func (e *scrubbedError) Error() string { return redact(e.err.Error(), e.secrets...) }
+func (e *scrubbedError) Error() string { return Scrub(e.err.Error(), e.secrets...) }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
 // GoString keeps %#v from printing the secrets list.

@@ -868,7 +868,7 @@ func TestNoSecretInErrors(t *testing.T) {
 			t.Errorf("%q shows an Authorization value", text)
 		}
 	}
-	if !strings.Contains(texts[0], "HTTP 502") || !strings.Contains(texts[0], "<redacted>") {
+	if !strings.Contains(texts[0], "HTTP 502") || !strings.Contains(texts[0], voicetrends.SecretPlaceholder) {
 		t.Errorf("error %q, want a readable, redacted snippet", texts[0])
 	}
 }
