@@ -216,12 +216,11 @@ func (c *Config) validate(root *yaml.Node, dir string) error {
 	if c.BaseURL == "" {
 		c.BaseURL = voicetrends.DefaultBaseURL
 	}
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s: base_url %q is not an http(s) URL: use e.g. %s", at("base_url"), c.BaseURL, voicetrends.DefaultBaseURL)
+	base, err := voicetrends.ParseBaseURL(c.BaseURL)
+	if err != nil {
+		return fmt.Errorf("%s: base_url %w", at("base_url"), err)
 	}
-	if !strings.HasSuffix(c.BaseURL, "/") {
-		c.BaseURL += "/"
-	}
+	c.BaseURL = base
 	if u, _ := url.Parse(c.BaseURL); u.Host == plumHost && !strings.HasPrefix(u.Path, "/api/") {
 		return fmt.Errorf("%s: base_url %q lacks the API's /api/ path, so every request would get 404: the base URL is probably wrong, use %s", at("base_url"), c.BaseURL, voicetrends.DefaultBaseURL)
 	}

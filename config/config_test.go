@@ -45,6 +45,7 @@ func TestLoadInvalid(t *testing.T) {
 		"invalid-legacy-timezone-rule.yml":      `6: accounts[0].timezone: "PST8PDT" is a legacy zone name whose daylight saving is not a place's: use America/Los_Angeles (a fixed offset stays possible as an Etc/ name such as Etc/GMT+5)`,
 		"invalid-tab.yml":                       `4: a tab indents this line: YAML indents with spaces only, replace the tab with spaces`,
 		"invalid-duration-without-unit.yml":     `6: accounts[0].refresh_interval: 5 has no unit: add a unit, e.g. 5m`,
+		"invalid-base-url-user-info.yml":        `1: base_url "https://jdoe:<secret>@voicetrends.plumvoice.com/api/" must not contain user info: set login and password instead`,
 		"invalid-base-url-without-api.yml":      `1: base_url "https://voicetrends.plumvoice.com/" lacks the API's /api/ path, so every request would get 404: the base URL is probably wrong, use https://voicetrends.plumvoice.com/api/`,
 		"invalid-unreadable-password-file.yml":  `5: accounts[0].password_file: cannot read "testdata/does-not-exist.txt": no such file or directory`,
 	}

@@ -147,9 +147,9 @@ func TestNewValidates(t *testing.T) {
 		{"no tool", func(c *voicetrends.Config) { c.Tool = "" }, "unknown tool"},
 		{"no login", func(c *voicetrends.Config) { c.Login = "" }, "empty login"},
 		{"no password", func(c *voicetrends.Config) { c.Password = "" }, "empty password"},
-		{"ftp", func(c *voicetrends.Config) { c.BaseURL = "ftp://voicetrends.plumvoice.com/api/" }, "scheme must be http or https"},
+		{"ftp", func(c *voicetrends.Config) { c.BaseURL = "ftp://voicetrends.plumvoice.com/api/" }, "is not an http(s) URL"},
 		{"no host", func(c *voicetrends.Config) { c.BaseURL = "https:///api/" }, "has no host"},
-		{"unparsable", func(c *voicetrends.Config) { c.BaseURL = "http://[::1" }, "invalid base URL"},
+		{"unparsable", func(c *voicetrends.Config) { c.BaseURL = "http://[::1" }, "is not an http(s) URL"},
 		{"user info", func(c *voicetrends.Config) { c.BaseURL = "https://u:hunter2@voicetrends.plumvoice.com/api/" }, "must not contain user info"},
 		{"query", func(c *voicetrends.Config) { c.BaseURL = "https://voicetrends.plumvoice.com/api/?x=1" }, "query"},
 	}
