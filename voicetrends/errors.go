@@ -52,12 +52,6 @@ func IsUnauthorized(err error) bool { return statusIs(err, http.StatusUnauthoriz
 // request's input (dates, period, a phone the account does not own).
 func IsBadRequest(err error) bool { return statusIs(err, http.StatusBadRequest) }
 
-// IsServerError reports whether err carries a 5xx answer.
-func IsServerError(err error) bool {
-	var e *APIError
-	return errors.As(err, &e) && e.StatusCode >= 500 && e.StatusCode <= 599
-}
-
 // IsRateLimited reports whether err carries a 429 and, when the response
 // said so, when the limit resets (zero when the header was missing).
 func IsRateLimited(err error) (reset time.Time, ok bool) {

