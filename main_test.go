@@ -437,18 +437,23 @@ next:
 				continue next
 			}
 		}
-		switch {
-		case m.GetGauge() != nil:
-			out = append(out, m.GetGauge().GetValue())
-		case m.GetCounter() != nil:
-			out = append(out, m.GetCounter().GetValue())
-		case m.GetUntyped() != nil:
-			out = append(out, m.GetUntyped().GetValue())
-		default:
-			out = append(out, 0) // a histogram or summary: present
-		}
+		out = append(out, sampleValue(m))
 	}
 	return out
+}
+
+// sampleValue is a gauge's, a counter's or an untyped sample's value; 0 for
+// a histogram or a summary, which are merely present.
+func sampleValue(m *dto.Metric) float64 {
+	switch {
+	case m.GetGauge() != nil:
+		return m.GetGauge().GetValue()
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
+	case m.GetUntyped() != nil:
+		return m.GetUntyped().GetValue()
+	}
+	return 0
 }
 
 // value is the one series of name with labels; it fails the test otherwise.
