@@ -158,7 +158,7 @@ func (d *daemon) shutdown() {
 // gets round to it, and lets those under way finish until the deadline.
 func (d *daemon) stopExporter() {
 	deadline := time.Now().Add(shutdownTimeout)
-	d.exporter.StopRequests()
+	d.exporter.Close()
 	go func() {
 		defer close(d.stopped)
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
