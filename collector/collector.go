@@ -29,11 +29,9 @@ const haltTimeout = 10 * time.Second
 // Options configure an Exporter.
 type Options struct {
 	Logger log.Logger
-	// Clock drives polling and budgets; nil is the wall clock.
+	// Clock drives polling, budgets and the scrape's withdrawal of figures
+	// past max_data_age; nil is the wall clock.
 	Clock clock.Clock
-	// Now is the scrape's clock, for withdrawing figures past max_data_age;
-	// nil is Clock.Now.
-	Now func() time.Time
 }
 
 // Exporter polls every configured account and serves the figures as a
@@ -41,7 +39,6 @@ type Options struct {
 type Exporter struct {
 	logger log.Logger
 	clock  clock.Clock
-	now    func() time.Time
 
 	mu       sync.Mutex // serialises Apply, Start and Shutdown
 	started  bool       // Start was called: Apply starts pollers at once
@@ -82,15 +79,12 @@ type clientIdentity struct {
 
 // New returns an Exporter with no accounts.
 func New(opts Options) *Exporter {
-	e := &Exporter{logger: opts.Logger, clock: opts.Clock, now: opts.Now}
+	e := &Exporter{logger: opts.Logger, clock: opts.Clock}
 	if e.logger == nil {
 		e.logger = log.NewNopLogger()
 	}
 	if e.clock == nil {
 		e.clock = clock.Real{}
-	}
-	if e.now == nil {
-		e.now = e.clock.Now
 	}
 	empty := map[string]*account{}
 	e.accounts.Store(&empty)
@@ -287,7 +281,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	now := e.now()
+	now := e.clock.Now()
 	for _, name := range names {
 		a := accounts[name]
 		a.instr.collect(ch)

@@ -84,4 +84,4 @@ func hint404(err error) error {
 }
 
 // Now is the exporter's time, the one its snapshots' instants are on.
-func (e *Exporter) Now() time.Time { return e.now() }
+func (e *Exporter) Now() time.Time { return e.clock.Now() }
