@@ -19,6 +19,9 @@
 //   - Accept is ignored: every answer is JSON.
 //   - Every authenticated data request spends the account's budget, whatever
 //     its answer; a request over the limit gets 429 and spends nothing.
+//   - The Date header is read from the simulator's clock, like the rate-limit
+//     windows: a clock that runs ahead of or behind the client's (Options.Now)
+//     shows in both, as a real server's would.
 package simulator
 
 import (
