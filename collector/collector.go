@@ -174,7 +174,7 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 		next = http.DefaultTransport
 	}
 	cc.HTTPClient.Transport = gateTransport{next}
-	cc.Now, cc.Observer, cc.Limiter = e.clock.Now, a.instr, gatedBudget{a.budget}
+	cc.Now, cc.Observer, cc.Limiter, cc.APIClock = e.clock.Now, a.instr, gatedBudget{a.budget}, a.budget.APIClock()
 	return voicetrends.New(cc)
 }
 

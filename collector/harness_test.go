@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -48,16 +49,32 @@ func (h *harness) reload(cfg *config.Config) {
 	h.poller = h.exporter.pollerFor(h.account)
 }
 
+// network shapes the way to the simulator on the manual clock.
+type network struct {
+	skew time.Duration // the API's clock reads this much ahead of the exporter's
+	rtt  time.Duration // each exchange takes this long, half of it each way
+}
+
 // newHarness starts at start; yaml holds the account's keys beyond name, tool, login and password.
 func newHarness(t *testing.T, start time.Time, simOpts simulator.Options, yaml string) *harness {
 	t.Helper()
+	return newHarnessOn(t, start, simOpts, yaml, network{})
+}
+
+// newHarnessOn is newHarness with the API behind net.
+func newHarnessOn(t *testing.T, start time.Time, simOpts simulator.Options, yaml string, net network) *harness {
+	t.Helper()
 	clk := clock.NewManual(start)
-	simOpts.Now = clk.Now
+	simOpts.Now = func() time.Time { return clk.Now().Add(net.skew) }
 	if simOpts.Accounts == nil {
 		simOpts.Accounts = []simulator.Account{{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: testNumbers}}
 	}
 	sim := simulator.New(simOpts)
-	server := httptest.NewServer(sim)
+	var handler http.Handler = sim
+	if net.rtt > 0 {
+		handler = delayed(sim, clk, net.rtt)
+	}
+	server := httptest.NewServer(handler)
 	t.Cleanup(server.Close)
 	text := fmt.Sprintf("base_url: %s/\naccounts:\n  - name: acme\n    tool: dev\n    login: %s\n    password: %q\n%s", server.URL, testLogin, testPassword, yaml)
 	cfg, err := config.Parse([]byte(text), t.TempDir())
@@ -74,6 +91,24 @@ func newHarness(t *testing.T, start time.Time, simOpts simulator.Options, yaml s
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(e)
 	return &harness{t: t, clock: clk, sim: sim, exporter: e, account: a, registry: reg, cfg: cfg, poller: e.pollerFor(a)}
+}
+
+// delayed makes each exchange with next take rtt on clk: the request
+// reaches next half of it after it was sent, the answer comes back the
+// other half later. The poller's single goroutine waits for the answer
+// meanwhile, so moving the clock here races with nothing.
+func delayed(next http.Handler, clk *clock.Manual, rtt time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		clk.Advance(rtt / 2)
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		clk.Advance(rtt - rtt/2)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
 }
 
 // runUntil steps the poller, moving the clock over every wait, until the

@@ -173,7 +173,7 @@ func (p *poller) budgetDelay() time.Duration {
 	switch {
 	case d <= 0:
 		p.holdReason = ""
-	case why != budget.Spreading && why != p.holdReason:
+	case !budget.Routine(why) && why != p.holdReason:
 		level.Info(p.logger).Log("msg", "the budget holds the next request", "reason", why, "for", d.Round(time.Second))
 		p.holdReason = why
 	}
