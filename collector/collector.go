@@ -34,14 +34,18 @@ type Options struct {
 	// Now is the scrape's clock, for withdrawing figures past max_data_age;
 	// nil is Clock.Now.
 	Now func() time.Time
+	// Timeout bounds each API request, body included; zero is
+	// voicetrends.DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Exporter polls every configured account and serves the figures as a
 // prometheus.Collector. Apply reconciles it with a (re)loaded configuration.
 type Exporter struct {
-	logger log.Logger
-	clock  clock.Clock
-	now    func() time.Time
+	logger  log.Logger
+	clock   clock.Clock
+	now     func() time.Time
+	timeout time.Duration
 
 	mu       sync.Mutex // serialises Apply, Start and Shutdown
 	started  bool       // Start was called: Apply starts pollers at once
@@ -81,7 +85,7 @@ type clientIdentity struct {
 
 // New returns an Exporter with no accounts.
 func New(opts Options) *Exporter {
-	e := &Exporter{logger: opts.Logger, clock: opts.Clock, now: opts.Now}
+	e := &Exporter{logger: opts.Logger, clock: opts.Clock, now: opts.Now, timeout: opts.Timeout}
 	if e.logger == nil {
 		e.logger = log.NewNopLogger()
 	}
@@ -175,6 +179,7 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 	}
 	cc.HTTPClient.Transport = gateTransport{next}
 	cc.Now, cc.Observer, cc.Limiter, cc.APIClock = e.clock.Now, a.instr, gatedBudget{a.budget}, a.budget.APIClock()
+	cc.Timeout = e.timeout
 	return voicetrends.New(cc)
 }
 

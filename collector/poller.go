@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"golang.org/x/time/rate"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
 	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
@@ -29,6 +30,7 @@ type poller struct {
 	targets  []target
 	plan     Plan
 	interval time.Duration // plan.Interval
+	retries  retryPacer
 	up       bool
 	tried    bool  // a refresh has finished, well or not
 	zoneErr  error // the latest answer's buckets were not midnights in the configured zone
@@ -85,6 +87,7 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 	}
 	p.plan = PlanFor(cfg)
 	p.interval = p.plan.Interval
+	p.retries = newRetryPacer(cfg.RequestsPerWindow, time.Duration(cfg.Window))
 	p.publish()
 	return p
 }
@@ -127,7 +130,9 @@ func (p *poller) run(hard, stop context.Context) {
 }
 
 // step refreshes the most overdue target if the budget allows, and returns
-// how long to wait before the next step otherwise.
+// how long to wait before the next step otherwise. Targets whose turn it is
+// go least recently refreshed first; a retry of a failed target goes before
+// those whose turn came after it fell due, within the retries' share.
 func (p *poller) step(ctx context.Context) time.Duration {
 	now := p.clock.Now()
 	if learnsWeekStart(p.cfg) && !now.Before(p.weekNext) {
@@ -139,28 +144,50 @@ func (p *poller) step(ctx context.Context) time.Duration {
 		p.publish()
 		return 0
 	}
-	next := -1
-	var earliest time.Time
+	turn, retry := -1, -1
+	var turnDue, retryDue, earliest time.Time
 	for i := range p.targets {
 		t := &p.targets[i]
-		due := t.due(p.interval)
-		if due.After(now) {
+		due, isRetry := t.next(p.interval)
+		switch {
+		case due.After(now):
 			if earliest.IsZero() || due.Before(earliest) {
 				earliest = due
 			}
-			continue
-		}
-		if next < 0 || t.lastAttempt.Before(p.targets[next].lastAttempt) {
-			next = i
+		case isRetry:
+			if retry < 0 || due.Before(retryDue) {
+				retry, retryDue = i, due
+			}
+		case turn < 0 || t.lastAttempt.Before(p.targets[turn].lastAttempt):
+			turn, turnDue = i, due
 		}
 	}
-	if next < 0 {
+	if turn < 0 && retry < 0 {
 		return earliest.Sub(now)
 	}
 	if d := p.budgetDelay(); d > 0 {
 		return d
 	}
-	wait := p.refresh(ctx, &p.targets[next])
+	next := turn
+	var reserved *rate.Reservation
+	if retry >= 0 && (turn < 0 || retryDue.Before(turnDue)) {
+		res, d := p.retries.take(now)
+		switch {
+		case res != nil:
+			next, reserved = retry, res
+		case turn < 0: // the retries' share is spent: wait for it, or for a turn
+			if !earliest.IsZero() {
+				d = min(d, earliest.Sub(now))
+			}
+			return d
+		}
+	}
+	t := &p.targets[next]
+	before := t.lastAttempt
+	wait := p.refresh(ctx, t)
+	if reserved != nil && t.lastAttempt.Equal(before) {
+		reserved.CancelAt(now) // held back without a request: the share is not spent
+	}
 	p.publish()
 	return wait
 }
@@ -228,9 +255,13 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		p.logState(t, err)
 		return max(until.Sub(p.clock.Now()), time.Millisecond)
 	}
-	t.attempted, t.lastAttempt = true, now
+	failures := t.failures
+	t.attempted, t.lastAttempt, t.failures = true, now, 0
 	if err != nil {
 		t.lastOK, t.lastError = false, p.lastError
+		if retryable(err) {
+			t.failures = failures + 1 // tried again soon; a success or a 400 resets it
+		}
 		p.logState(t, err)
 		return 0
 	}

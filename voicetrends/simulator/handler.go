@@ -202,7 +202,7 @@ func (s *Simulator) serveVolume(w http.ResponseWriter, r *http.Request, rest str
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	if s.draw(seq, drawServerError) < f.ServerErrorRate {
+	if s.draw(seq, drawServerError) < f.ServerErrorRate || f.ServerErrorPhone != "" && q.phone == f.ServerErrorPhone {
 		s.mu.Lock()
 		st.ServerErrors++
 		s.mu.Unlock()

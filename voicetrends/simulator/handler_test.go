@@ -323,6 +323,16 @@ func TestFaults(t *testing.T) {
 				t.Errorf("%d %s %v", a.code, a.body, a.header)
 			}
 		}},
+		{"server errors for the phone asked", Faults{ServerErrorPhone: "+18005550100"}, func(t *testing.T, a answer) {
+			if a.code != 500 || a.errorText(t) != "unknown error" || a.header.Get("X-RateLimit-Remaining") != "149" {
+				t.Errorf("%d %s %v", a.code, a.body, a.header)
+			}
+		}},
+		{"no server errors for another phone", Faults{ServerErrorPhone: "+18005550101"}, func(t *testing.T, a answer) {
+			if a.code != 200 {
+				t.Errorf("%d %s", a.code, a.body)
+			}
+		}},
 		{"malformed", Faults{MalformedRate: 1}, func(t *testing.T, a answer) {
 			if _, err := voicetrends.DecodeVolume(strings.NewReader(string(a.body))); a.code != 200 || err == nil {
 				t.Errorf("%d, decode error %v: %s", a.code, err, a.body)
