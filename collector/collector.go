@@ -313,6 +313,7 @@ func boolValue(b bool) float64 {
 // collect emits the snapshot's metrics as seen at now.
 func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(s.up), s.name)
+	ch <- prometheus.MustNewConstMetric(loginDeferredDesc, prometheus.GaugeValue, boolValue(s.loginDeferred != ""), s.name)
 	ch <- prometheus.MustNewConstMetric(zoneMismatchDesc, prometheus.GaugeValue, boolValue(s.zoneErr != nil), s.name)
 	ch <- prometheus.MustNewConstMetric(budgetDesc, prometheus.GaugeValue, float64(s.perWindow), s.name)
 	ch <- prometheus.MustNewConstMetric(intervalDesc, prometheus.GaugeValue, s.interval.Seconds(), s.name)

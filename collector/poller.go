@@ -48,6 +48,10 @@ type poller struct {
 	weekErr string
 	// holdReason is why the budget holds requests, for logging once per hold.
 	holdReason string
+	// loginDeferred is why the client paces its logins, until
+	// loginDeferredUntil; "" while it does not.
+	loginDeferred      string
+	loginDeferredUntil time.Time
 }
 
 // newPoller builds a poller for cfg, keeping the state of targets that
@@ -59,6 +63,7 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 		p.up, p.tried = prev.up, prev.tried
 		p.lastError, p.lastErrorAt = prev.lastError, prev.lastErrorAt
 		p.weekStart, p.weekNext = prev.weekStart, prev.weekNext
+		p.loginDeferred, p.loginDeferredUntil = prev.loginDeferred, prev.loginDeferredUntil
 		if prev.location.String() == cfg.Location.String() {
 			p.zoneErr = prev.zoneErr // a new timezone must show itself right first
 		} else {
@@ -110,6 +115,9 @@ func (p *poller) publish() {
 		lastErrorAt: p.lastErrorAt,
 		weekStart:   p.weekStart,
 		weekNext:    p.weekNext,
+
+		loginDeferred:      p.loginDeferred,
+		loginDeferredUntil: p.loginDeferredUntil,
 	})
 }
 
@@ -226,6 +234,13 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	if err != nil && ctx.Err() != nil {
 		return 0 // stopping: an interrupted or refused request says nothing about the API
 	}
+	if d := pacedLogin(err); d != nil {
+		// The client paces its logins: the API has not failed, so up and
+		// the last error stay as they were, and the target keeps its turn.
+		p.setLoginDeferred(d)
+		return max(d.Until.Sub(p.clock.Now()), time.Millisecond)
+	}
+	p.setLoginDeferred(nil)
 	p.tried = true
 	t.cache = new(scrapeCache) // the target changes below
 	if err != nil {
@@ -295,6 +310,32 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	t.nextRollover = calendar.NextRollover(t.period, now, loc, weekStart)
 	p.logState(t, nil)
 	return 0
+}
+
+// pacedLogin returns the login deferral in err when the client paces its
+// logins, or nil.
+func pacedLogin(err error) *voicetrends.LoginDeferredError {
+	var d *voicetrends.LoginDeferredError
+	if errors.As(err, &d) && d.Paced {
+		return d
+	}
+	return nil
+}
+
+// setLoginDeferred records whether the client paces its logins (d, or nil
+// when a request went), logging each change once.
+func (p *poller) setLoginDeferred(d *voicetrends.LoginDeferredError) {
+	switch {
+	case d != nil && p.loginDeferred == "":
+		level.Info(p.logger).Log("msg", "logins deferred to stay inside the account's login budget; the figures wait", "until", d.Until, "reason", d.Reason)
+	case d == nil && p.loginDeferred != "":
+		level.Info(p.logger).Log("msg", "logins resumed")
+	}
+	if d == nil {
+		p.loginDeferred, p.loginDeferredUntil = "", time.Time{}
+		return
+	}
+	p.loginDeferred, p.loginDeferredUntil = d.Reason, d.Until
 }
 
 // setUnreachable marks the targets never tried as failing (on) or as

@@ -92,4 +92,7 @@ type accountSnapshot struct {
 
 	lastError   string // the account's latest refresh error, scrubbed
 	lastErrorAt time.Time
+
+	loginDeferred      string // why the client paces its logins; "" while it does not
+	loginDeferredUntil time.Time
 }

@@ -505,6 +505,7 @@ func (c *Client) loginAllowedLocked(now time.Time, force bool) error {
 			Until:  n.until,
 			Reason: fmt.Sprintf("%d of %d logins spent by %s; %s", n.used, n.limit, n.whose, why),
 			Last:   c.lastErr,
+			Paced:  true,
 		}
 		if c.refusedErr != nil {
 			deferred.Last = c.refusedErr
