@@ -46,6 +46,8 @@ type poller struct {
 	weekNext time.Time
 	// weekErr is why the latest week request taught nothing, for logging once per change.
 	weekErr string
+	// weekFailures counts the week requests in a row that taught nothing.
+	weekFailures int
 	// holdReason is why the budget holds requests, for logging once per hold.
 	holdReason string
 	// loginDeferred is why the client paces its logins, until
@@ -389,8 +391,10 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 		}
 	}
 	if !ok {
-		// Retry after an interval; the other periods are served meanwhile.
-		p.weekNext = now.Add(p.interval)
+		// Retry soon, backing off to the interval, as a failed target; the
+		// other periods are served meanwhile.
+		p.weekFailures++
+		p.weekNext = now.Add(retryAfter(p.weekFailures, p.interval))
 		why := "no week bucket"
 		if err != nil {
 			why = errorClass(err)
@@ -401,7 +405,7 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 		p.weekErr = why
 		return
 	}
-	p.weekNext, p.weekErr = voicetrends.PeriodDay.Next(today).Midnight(loc), ""
+	p.weekNext, p.weekErr, p.weekFailures = voicetrends.PeriodDay.Next(today).Midnight(loc), "", 0
 	if p.weekStart != nil && *p.weekStart == wd {
 		return
 	}
