@@ -152,7 +152,7 @@ func (b *Budget) Wait(ctx context.Context) error {
 func (b *Budget) Observe(rl voicetrends.RateLimit, code int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now, _ := b.arrival(b.clock.Now())
+	apiNow, _ := b.arrival(b.clock.Now()) // the earliest the API's clock may read
 	reserve := 0
 	if rl.Limit > 0 {
 		reserve = int(math.Ceil(float64(rl.Limit) * ReserveFraction))
@@ -166,10 +166,10 @@ func (b *Budget) Observe(rl voicetrends.RateLimit, code int) {
 	default:
 		return
 	}
-	until := rl.Reset
-	if !until.After(now) {
-		// No usable reset time: the API's windows are aligned to the clock.
-		until = b.windowOf(now).Add(b.window)
+	until := rl.Reset // on the API's clock, as blockedUntil
+	if !until.After(apiNow) {
+		// No usable reset time: the API's windows are aligned to its clock.
+		until = b.windowOf(apiNow).Add(b.window)
 	}
 	if until.After(b.blockedUntil) {
 		b.blockedUntil, b.blockReason = until, why
