@@ -325,7 +325,7 @@ func pacedLogin(err error) *voicetrends.LoginDeferredError {
 }
 
 // setLoginDeferred records whether the client paces its logins (d, or nil
-// when a request went), logging each change once.
+// after any other outcome), logging each change once.
 func (p *poller) setLoginDeferred(d *voicetrends.LoginDeferredError) {
 	switch {
 	case d != nil && p.loginDeferred == "":
