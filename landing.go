@@ -79,7 +79,7 @@ th { background: #f4f4f4; }
 <tr id="account-{{.Name}}">
 <td class="name">{{.Name}}</td>
 {{- if .Up}}<td class="state up">up</td>{{else if .Tried}}<td class="state down">down</td>{{else}}<td class="state starting">starting</td>{{end}}
-<td class="budget">{{.Spent}} of {{.Budget}} <small>(window ends {{utc .WindowEnd}})</small></td>
+<td class="budget">{{.Spent}} of {{.Budget}} <small>(window ends {{utc .WindowEnd}})</small>{{if .LoginDeferred}}<br><small class="deferred">logins deferred until {{utc .LoginDeferredUntil}}: {{.LoginDeferred}}</small>{{end}}</td>
 <td class="interval">every {{dur .Plan.Interval}}{{if .Plan.Stretched}} <span class="stretched">(stretched from {{dur .Plan.RefreshInterval}} by the budget)</span>{{end}}</td>
 <td class="failing">{{len .Failing}} of {{.Plan.Targets}}</td>
 <td class="last-error">{{if .Timezone}}<span class="error">wrong timezone: {{.Timezone}}</span>{{else if .LastError}}<span class="error">{{.LastError}}</span> ({{age $.Now .LastErrorAt}}){{else}}<span class="none">none</span>{{end}}</td>

@@ -23,6 +23,11 @@ type AccountStatus struct {
 	// buckets (the figures are withheld); "" when it fits.
 	Timezone string
 
+	// LoginDeferred says why the exporter holds its logins back to stay
+	// inside the login budget, until LoginDeferredUntil; "" when it does not.
+	LoginDeferred      string
+	LoginDeferredUntil time.Time
+
 	Spent     int       // data requests spent in the current window
 	Budget    int       // requests_per_window
 	WindowEnd time.Time // when the current window ends
@@ -50,6 +55,7 @@ func (e *Exporter) Status() []AccountStatus {
 		if s := a.snapshot.Load(); s != nil {
 			st.Up, st.Tried = s.up, s.tried
 			st.LastError, st.LastErrorAt = s.lastError, s.lastErrorAt
+			st.LoginDeferred, st.LoginDeferredUntil = s.loginDeferred, s.loginDeferredUntil
 			if s.zoneErr != nil {
 				st.Timezone = s.zoneErr.Error()
 			}
