@@ -173,7 +173,7 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 		next = http.DefaultTransport
 	}
 	cc.HTTPClient.Transport = gateTransport{a.gate, next}
-	cc.Now, cc.Observer, cc.Limiter, cc.APIClock = e.clock.Now, a.instr, gatedBudget{a.gate, a.budget}, a.budget.APIClock()
+	cc.Clock, cc.Observer, cc.Limiter, cc.APIClock = e.clock, a.instr, gatedBudget{a.gate, a.budget}, a.budget.APIClock()
 	cc.Timeout = e.timeout
 	return voicetrends.New(cc)
 }

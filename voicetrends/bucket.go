@@ -51,14 +51,3 @@ type VolumeResponse struct {
 	Buckets   []Bucket  // sorted by Start
 	RateLimit RateLimit // the data group's headers on this response
 }
-
-// RateLimit is what the X-RateLimit-* headers of one response said.
-// A header that was absent is unknown, never zero.
-type RateLimit struct {
-	Limit     int       // X-RateLimit-Limit; -1 when absent
-	Remaining int       // X-RateLimit-Remaining; -1 when absent
-	Reset     time.Time // X-RateLimit-Reset; zero when absent
-}
-
-// Known reports whether any of the three headers was present.
-func (r RateLimit) Known() bool { return r.Limit >= 0 || r.Remaining >= 0 || !r.Reset.IsZero() }

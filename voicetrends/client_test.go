@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 
@@ -29,15 +30,6 @@ const (
 // t0 starts a rate-limit window.
 var t0 = time.Date(2024, 6, 12, 15, 0, 0, 0, time.UTC)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time)         { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // seen is one request as the server received it.
 type seen struct {
 	method, path, auth, accept, agent, contentType string
@@ -48,7 +40,7 @@ type seen struct {
 type env struct {
 	sim *simulator.Simulator
 	srv *httptest.Server
-	clk *clock
+	clk *clock.Manual
 
 	mu       sync.Mutex
 	requests []seen
@@ -56,7 +48,7 @@ type env struct {
 
 func newEnv(t *testing.T, now time.Time, opts simulator.Options) *env {
 	t.Helper()
-	e := &env{clk: &clock{t: now}}
+	e := &env{clk: clock.NewManual(now)}
 	opts.Accounts = simulator.DemoAccounts()
 	opts.Now = e.clk.Now
 	opts.Seed = 3
@@ -92,7 +84,7 @@ func (e *env) config() voicetrends.Config {
 		Tool:     voicetrends.ToolDev,
 		Login:    supportLogin,
 		Password: supportPass,
-		Now:      e.clk.Now,
+		Clock:    e.clk,
 		Location: ny,
 	}
 }
@@ -828,8 +820,8 @@ func TestNoSecretInErrors(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	clk := &clock{t: t0}
-	cfg := voicetrends.Config{BaseURL: srv.URL, Tool: voicetrends.ToolInsight, Login: "acme", Password: "S3cr3t-Passw0rd", Now: clk.Now}
+	clk := clock.NewManual(t0)
+	cfg := voicetrends.Config{BaseURL: srv.URL, Tool: voicetrends.ToolInsight, Login: "acme", Password: "S3cr3t-Passw0rd", Clock: clk}
 	c, err := voicetrends.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -7,11 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // APIError is a non-200 answer from the API.
@@ -123,68 +120,4 @@ func NextLogin(err error) (time.Time, bool) {
 		return e.Until, true
 	}
 	return time.Time{}, false
-}
-
-// SecretPlaceholder stands where a secret was, in every text the exporter shows.
-const SecretPlaceholder = "<secret>"
-
-var (
-	// userinfo finds the password of a URL such as https://user:pass@host/.
-	userinfo = regexp.MustCompile(`(://[^/:@\s]*):[^/@\s]*@`)
-	// credentialPattern finds Authorization-style values a proxy might echo
-	// in an error page, whatever secret they hold.
-	credentialPattern = regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{4,}`)
-)
-
-// Scrub removes the given secrets, URL passwords and Authorization values
-// from s before it is logged or shown. The client scrubs its errors; the
-// collector scrubs again before a page, with the account's password.
-func Scrub(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 3 { // shorter strings would mangle ordinary text and cannot be meaningful secrets
-			s = strings.ReplaceAll(s, sec, SecretPlaceholder)
-		}
-	}
-	s = userinfo.ReplaceAllString(s, "$1:"+SecretPlaceholder+"@")
-	return credentialPattern.ReplaceAllString(s, "$1 "+SecretPlaceholder)
-}
-
-// snippet returns at most n runes of b as one printable line: markup tags
-// are dropped, whitespace and control characters collapse to one space and
-// invalid UTF-8 becomes U+FFFD, so that an HTML error page from a proxy
-// reads as a sentence in a log line.
-func snippet(b []byte, n int) string {
-	var out strings.Builder
-	inTag, space := false, false
-	count := 0
-	for len(b) > 0 && count < n {
-		r, size := utf8.DecodeRune(b)
-		b = b[size:]
-		switch {
-		case r == '<':
-			inTag = true
-			space = true
-			continue
-		case inTag:
-			if r == '>' {
-				inTag = false
-			}
-			continue
-		case unicode.IsSpace(r) || !unicode.IsPrint(r) && r != utf8.RuneError:
-			space = true
-			continue
-		}
-		if space && out.Len() > 0 {
-			out.WriteByte(' ')
-			count++
-		}
-		space = false
-		out.WriteRune(r)
-		count++
-	}
-	s := out.String()
-	if len(b) > 0 {
-		s += "…"
-	}
-	return s
 }
