@@ -206,7 +206,7 @@ func (e *Exporter) start(a *account) {
 // pollerFor builds the poller that runs a, carrying over the targets of its
 // latest snapshot.
 func (e *Exporter) pollerFor(a *account) *poller {
-	return newPoller(a.cfg, a.client, a.budget, e.clock, log.With(e.logger, "account", a.cfg.Name), &a.snapshot)
+	return newPoller(a, a.client, e.clock, log.With(e.logger, "account", a.cfg.Name))
 }
 
 // halt stops the account's poller: it closes the gate, lets the request

@@ -40,7 +40,7 @@ func (r *recorder) Volume(ctx context.Context, req voicetrends.VolumeRequest) (*
 // record makes the harness's poller send its requests through a recorder.
 func (h *harness) record() *recorder {
 	r := &recorder{f: h.account.client, byPeriod: map[voicetrends.Period]int{}, byPhone: map[string][]time.Time{}, now: h.clock.Now}
-	h.poller = newPoller(h.account.cfg, r, h.account.budget, h.clock, log.NewNopLogger(), &h.account.snapshot)
+	h.poller = newPoller(h.account, r, h.clock, log.NewNopLogger())
 	return r
 }
 
@@ -373,7 +373,7 @@ func TestStretchedIntervalWarningHintsAtDerivePeriods(t *testing.T) {
 		h := newHarness(t, time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC), simulator.Options{Seed: 1},
 			manyTargets+fmt.Sprintf("    requests_per_window: 5\n    max_data_age: 10h\n    derive_periods: %v\n", derive))
 		var logs strings.Builder
-		p := newPoller(h.account.cfg, h.account.client, h.account.budget, h.clock, log.NewLogfmtLogger(&logs), &h.account.snapshot)
+		p := newPoller(h.account, h.account.client, h.clock, log.NewLogfmtLogger(&logs))
 		r := (&gate{}).open(context.Background())
 		r.close() // log, then stop before the first step
 		p.run(r)
@@ -390,7 +390,7 @@ func TestWeekLearningFailureLoggedOnce(t *testing.T) {
 	start := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
 	h := newHarness(t, start, simulator.Options{Seed: 1}, "    phones: [ALL]\n    derive_periods: true\n")
 	var logs strings.Builder
-	h.poller = newPoller(h.account.cfg, h.account.client, h.account.budget, h.clock, log.NewLogfmtLogger(&logs), &h.account.snapshot)
+	h.poller = newPoller(h.account, h.account.client, h.clock, log.NewLogfmtLogger(&logs))
 	h.sim.SetFaults(simulator.Faults{ServerErrorRate: 1})
 	asked := 0
 	for i := 0; i < 3; i++ {

@@ -55,11 +55,11 @@ func targetKeys(ac config.Account) []targetKey {
 	keys := make([]targetKey, 0, len(ac.Phones)*len(ac.Periods))
 	for _, phone := range ac.Phones {
 		if ac.DerivePeriods {
-			keys = append(keys, targetKey{phone: phone})
+			keys = append(keys, targetKey{phone: phone, derived: true})
 			continue
 		}
 		for _, period := range ac.Periods {
-			keys = append(keys, targetKey{phone, period})
+			keys = append(keys, targetKey{phone: phone, period: period})
 		}
 	}
 	return keys

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -20,56 +21,40 @@ import (
 
 // poller refreshes one account's targets, least recently refreshed first,
 // never faster than its budget, and publishes a snapshot after each refresh.
+// Its account state is the snapshot's own type: it changes its copy, and
+// publish hands scrapes a copy that nobody changes.
 type poller struct {
-	cfg     config.Account
-	fetcher voicetrends.VolumeFetcher
-	budget  *budget.Budget
-	clock   clock.Clock
-	logger  log.Logger
+	accountSnapshot // the state it publishes
 
-	targets  []target
+	cfg      config.Account
+	fetcher  voicetrends.VolumeFetcher
+	budget   *budget.Budget
+	clock    clock.Clock
+	logger   log.Logger
 	plan     Plan
-	interval time.Duration // plan.Interval
 	retries  retryPacer
-	up       bool
-	tried    bool  // a refresh has finished, well or not
-	zoneErr  error // the latest answer's buckets were not midnights in the configured zone
-	// lastError is the latest refresh error, scrubbed, and when it came.
-	lastError   string
-	lastErrorAt time.Time
-	snapshot    *atomic.Pointer[accountSnapshot]
+	snapshot *atomic.Pointer[accountSnapshot]
 
-	// weekStart is the week's first day for derive_periods: configured,
-	// learned from the API, or nil while unknown.
-	weekStart *time.Weekday
-	// weekNext is when the week's first day is next asked for.
-	weekNext time.Time
 	// weekErr is why the latest week request taught nothing, for logging once per change.
 	weekErr string
 	// weekFailures counts the week requests in a row that taught nothing.
 	weekFailures int
 	// holdReason is why the budget holds requests, for logging once per hold.
 	holdReason string
-	// loginDeferred is why the client paces its logins, until
-	// loginDeferredUntil; "" while it does not.
-	loginDeferred      string
-	loginDeferredUntil time.Time
 }
 
-// newPoller builds a poller for cfg, keeping the state of targets that
-// carry over from a previous poller of the account.
-func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.Budget, clock clock.Clock, logger log.Logger, snap *atomic.Pointer[accountSnapshot]) *poller {
+// newPoller builds a poller for the account a, fetching through fetcher
+// (a's client, or a test's), keeping the state that carries over from the
+// account's latest snapshot.
+func newPoller(a *account, fetcher voicetrends.VolumeFetcher, clock clock.Clock, logger log.Logger) *poller {
+	cfg := a.cfg
+	p := &poller{cfg: cfg, fetcher: fetcher, budget: a.budget, clock: clock, logger: logger, snapshot: &a.snapshot}
 	old := map[targetKey]target{}
-	p := &poller{cfg: cfg, fetcher: fetcher, budget: b, clock: clock, logger: logger, snapshot: snap}
-	if prev := snap.Load(); prev != nil {
-		p.up, p.tried = prev.up, prev.tried
-		p.lastError, p.lastErrorAt = prev.lastError, prev.lastErrorAt
-		p.weekStart, p.weekNext = prev.weekStart, prev.weekNext
-		p.loginDeferred, p.loginDeferredUntil = prev.loginDeferred, prev.loginDeferredUntil
-		if prev.location.String() == cfg.Location.String() {
-			p.zoneErr = prev.zoneErr // a new timezone must show itself right first
-		} else {
-			p.weekStart, p.weekNext = nil, time.Time{} // learned in the old zone
+	if prev := a.snapshot.Load(); prev != nil {
+		p.accountSnapshot = *prev
+		if prev.location.String() != cfg.Location.String() {
+			// Learned in the old zone; a new timezone must show itself right first.
+			p.weekStart, p.weekNext, p.zoneErr = nil, time.Time{}, nil
 		}
 		for _, t := range prev.targets {
 			old[t.targetKey] = t
@@ -78,13 +63,18 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 	if cfg.WeekStartDay != nil {
 		p.weekStart = cfg.WeekStartDay
 	}
+	p.plan = PlanFor(cfg)
+	p.name, p.location, p.perWindow = cfg.Name, cfg.Location, cfg.RequestsPerWindow
+	p.interval, p.maxAge = p.plan.Interval, p.plan.MaxDataAge
+	p.retries = newRetryPacer(cfg.RequestsPerWindow, time.Duration(cfg.Window))
 	today := voicetrends.DateIn(clock.Now(), cfg.Location)
+	p.targets = nil
 	for _, k := range targetKeys(cfg) {
 		t := newTarget(k, cfg.Periods)
 		if o, ok := old[k]; ok {
 			periods := t.periods
 			t = o
-			if k.period == "" {
+			if k.derived {
 				// The periods may have changed: serve the new ones from the days kept.
 				t.periods = periods
 				p.derive(&t, today)
@@ -92,35 +82,15 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 		}
 		p.targets = append(p.targets, t)
 	}
-	p.plan = PlanFor(cfg)
-	p.interval = p.plan.Interval
-	p.retries = newRetryPacer(cfg.RequestsPerWindow, time.Duration(cfg.Window))
 	p.publish()
 	return p
 }
 
-// maxAge is the plan's max_data_age, stretched with the interval.
-func (p *poller) maxAge() time.Duration { return p.plan.MaxDataAge }
-
+// publish hands scrapes a copy of the account's state.
 func (p *poller) publish() {
-	p.snapshot.Store(&accountSnapshot{
-		name:        p.cfg.Name,
-		location:    p.cfg.Location,
-		maxAge:      p.maxAge(),
-		perWindow:   p.cfg.RequestsPerWindow,
-		interval:    p.interval,
-		up:          p.up,
-		tried:       p.tried,
-		zoneErr:     p.zoneErr,
-		targets:     append([]target(nil), p.targets...),
-		lastError:   p.lastError,
-		lastErrorAt: p.lastErrorAt,
-		weekStart:   p.weekStart,
-		weekNext:    p.weekNext,
-
-		loginDeferred:      p.loginDeferred,
-		loginDeferredUntil: p.loginDeferredUntil,
-	})
+	s := p.accountSnapshot
+	s.targets = slices.Clone(p.targets)
+	p.snapshot.Store(&s)
 }
 
 // run refreshes until the gate run r closes. Every request carries r's
@@ -130,7 +100,7 @@ func (p *poller) run(r *gateRun) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
 		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
 	if p.plan.Stretched() {
-		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge())
+		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge)
 	}
 	for r.closed.Err() == nil {
 		if wait := p.step(r.aborted); wait > 0 {
@@ -221,18 +191,9 @@ func (p *poller) budgetDelay() time.Duration {
 // to wait before the next request: zero, or until the client may send
 // again when it held the request back.
 func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
-	loc := p.cfg.Location
 	now := p.clock.Now()
-	today := voicetrends.DateIn(now, loc)
-	var req voicetrends.VolumeRequest
-	if t.period == "" {
-		req.Start, req.End = calendar.DeriveRequest(p.cfg.Periods, today, p.weekStart)
-		req.Period, req.Phone = voicetrends.PeriodDay, t.phone
-	} else {
-		req.Start, req.End = calendar.Request(t.period, today)
-		req.Period, req.Phone = t.period, t.phone
-	}
-	resp, err := p.fetcher.Volume(ctx, req)
+	today := voicetrends.DateIn(now, p.cfg.Location)
+	resp, err := p.fetcher.Volume(ctx, p.request(t, today))
 	if err != nil && (ctx.Err() != nil || isClosed(err)) {
 		return 0 // stopping: an aborted or refused request says nothing about the API
 	}
@@ -245,6 +206,28 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	p.setLoginDeferred(nil)
 	p.tried = true
 	t.cache = new(scrapeCache) // the target changes below
+	if wait, done := p.failed(t, err, now); done {
+		return wait
+	}
+	p.succeeded(t, resp, now, today)
+	return 0
+}
+
+// request is what a refresh of t asks for on today.
+func (p *poller) request(t *target, today voicetrends.Date) voicetrends.VolumeRequest {
+	req := voicetrends.VolumeRequest{Phone: t.phone, Period: t.period}
+	if t.derived {
+		req.Start, req.End = calendar.DeriveRequest(p.cfg.Periods, today, p.weekStart)
+		req.Period = voicetrends.PeriodDay
+	} else {
+		req.Start, req.End = calendar.Request(t.period, today)
+	}
+	return req
+}
+
+// failed records what err says about the account and the target. done is
+// false when there was no error: the answer is then the caller's to record.
+func (p *poller) failed(t *target, err error, now time.Time) (wait time.Duration, done bool) {
 	if err != nil {
 		err = hint404(err)
 		p.lastError, p.lastErrorAt = voicetrends.Scrub(err.Error(), p.cfg.Secret()), now
@@ -261,7 +244,7 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		// Not served: the budget now waits for the reset, and the target
 		// stays first in line. The API answered, so up stays as it was.
 		p.logState(t, err)
-		return 0
+		return 0, true
 	default:
 		p.up = true
 		p.setUnreachable(false) // untried now means not yet, not failing
@@ -270,18 +253,25 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		// Held back without a request: the target keeps its turn, and the
 		// poller waits for the client instead of using up every target's turn.
 		p.logState(t, err)
-		return max(until.Sub(p.clock.Now()), time.Millisecond)
+		return max(until.Sub(p.clock.Now()), time.Millisecond), true
 	}
 	failures := t.failures
 	t.attempted, t.lastAttempt, t.failures = true, now, 0
-	if err != nil {
-		t.lastOK, t.lastError = false, p.lastError
-		if retryable(err) {
-			t.failures = failures + 1 // tried again soon; a success or a 400 resets it
-		}
-		p.logState(t, err)
-		return 0
+	if err == nil {
+		return 0, false
 	}
+	t.lastOK, t.lastError = false, p.lastError
+	if retryable(err) {
+		t.failures = failures + 1 // tried again soon; a success or a 400 resets it
+	}
+	p.logState(t, err)
+	return 0, true
+}
+
+// succeeded keeps a good answer's buckets, unless they do not start at
+// midnight in the account's zone.
+func (p *poller) succeeded(t *target, resp *voicetrends.VolumeResponse, now time.Time, today voicetrends.Date) {
+	loc := p.cfg.Location
 	if err := calendar.CheckMidnights(resp.Buckets, loc); err != nil {
 		// A wrong timezone files every bucket under another day: serve
 		// nothing rather than wrong figures, and say so once per account.
@@ -289,18 +279,18 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		t.lastError = voicetrends.Scrub(err.Error(), p.cfg.Secret())
 		p.lastError, p.lastErrorAt = t.lastError, now
 		p.setZoneErr(err)
-		return 0
+		return
 	}
 	if len(resp.Buckets) > 0 { // an empty answer says nothing of the zone
 		p.setZoneErr(nil)
 	}
 	t.lastOK, t.lastSuccess, t.lastError = true, now, ""
-	if t.period == "" {
+	defer p.logState(t, nil)
+	if t.derived {
 		t.days = append([]voicetrends.Bucket(nil), resp.Buckets...)
 		p.derive(t, today)
 		t.nextRollover = calendar.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
-		p.logState(t, nil)
-		return 0
+		return
 	}
 	cur, prev := calendar.Select(t.period, today, loc, resp.Buckets)
 	t.buckets = [][]voicetrends.Bucket{keep(cur, prev)}
@@ -310,8 +300,6 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		weekStart = &d
 	}
 	t.nextRollover = calendar.NextRollover(t.period, now, loc, weekStart)
-	p.logState(t, nil)
-	return 0
 }
 
 // pacedLogin returns the login deferral in err when the client paces its
@@ -413,7 +401,7 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 	p.weekStart = &wd
 	for i := range p.targets {
 		t := &p.targets[i]
-		if t.period == "" {
+		if t.derived {
 			p.derive(t, today)
 			t.nextRollover = calendar.DeriveRollover(p.cfg.Periods, now, loc, p.weekStart)
 		}

@@ -31,7 +31,7 @@ func snapshotExporter(numbers int) *Exporter {
 	snap := &accountSnapshot{name: "acme", location: loc, maxAge: time.Hour, perWindow: 100, interval: 5 * time.Minute, up: true, tried: true}
 	for n := 0; n < numbers; n++ {
 		for _, p := range voicetrends.Periods {
-			t := newTarget(targetKey{fmt.Sprintf("61755%05d", n), p}, nil)
+			t := newTarget(targetKey{phone: fmt.Sprintf("61755%05d", n), period: p}, nil)
 			t.attempted, t.lastOK, t.lastAttempt, t.lastSuccess = true, true, benchNow, benchNow
 			cur, prev := calendar.Spans(p, today)
 			var buckets []voicetrends.Bucket

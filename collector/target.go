@@ -6,11 +6,13 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
-// targetKey names a target within its account. period is empty for a
-// derived target (derive_periods), which serves every configured period.
+// targetKey names a target within its account: a phone and a period, or a
+// phone alone for a derived target (derive_periods), which serves every
+// configured period.
 type targetKey struct {
-	phone  string
-	period voicetrends.Period
+	phone   string
+	period  voicetrends.Period // empty when derived
+	derived bool
 }
 
 // target is one (account, phone, period), or with derive_periods one
@@ -35,7 +37,7 @@ type target struct {
 }
 
 func newTarget(k targetKey, periods []voicetrends.Period) target {
-	if k.period != "" {
+	if !k.derived {
 		periods = []voicetrends.Period{k.period}
 	}
 	return target{targetKey: k, periods: periods, cache: new(scrapeCache)}
@@ -43,7 +45,7 @@ func newTarget(k targetKey, periods []voicetrends.Period) target {
 
 // periodLabel names the target's periods in logs.
 func (k targetKey) periodLabel() string {
-	if k.period == "" {
+	if k.derived {
 		return "all (derive_periods)"
 	}
 	return string(k.period)
