@@ -138,6 +138,24 @@ func (s *Simulator) serveAuth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"login": tl, "password": tp})
 }
 
+// authorizeLocked returns the account of the temporary credentials user and
+// pass while they are fresh, counting one use; an expired one is dropped
+// and counted as a 401. The caller holds s.mu.
+func (s *Simulator) authorizeLocked(user, pass string, hasAuth bool, now time.Time) *account {
+	c := s.creds[user]
+	if !hasAuth || c == nil || c.password != pass {
+		return nil
+	}
+	if now.Before(c.lastUse.Add(s.opts.CredentialTTL)) && (s.opts.CredentialUses <= 0 || c.uses < s.opts.CredentialUses) {
+		c.lastUse = now
+		c.uses++
+		return c.acct
+	}
+	delete(s.creds, user)
+	s.statsLocked(c.acct.Login).Unauthorized++
+	return nil
+}
+
 func (s *Simulator) serveVolume(w http.ResponseWriter, r *http.Request, rest string, f Faults, seq uint64) {
 	now := s.now()
 	user, pass, hasAuth := r.BasicAuth()
@@ -151,17 +169,7 @@ func (s *Simulator) serveVolume(w http.ResponseWriter, r *http.Request, rest str
 		st  *Stats
 	)
 	s.mu.Lock()
-	var acct *account
-	if c := s.creds[user]; hasAuth && c != nil && c.password == pass {
-		if now.Before(c.lastUse.Add(s.opts.CredentialTTL)) && (s.opts.CredentialUses <= 0 || c.uses < s.opts.CredentialUses) {
-			acct = c.acct
-			c.lastUse = now
-			c.uses++
-		} else {
-			delete(s.creds, user)
-			s.statsLocked(c.acct.Login).Unauthorized++
-		}
-	}
+	acct := s.authorizeLocked(user, pass, hasAuth, now)
 	if acct != nil {
 		st = s.statsLocked(acct.Login)
 		win = windowIn(s.dataWin, acct, now, s.opts.Window)
