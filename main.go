@@ -75,6 +75,7 @@ func run(args []string, signals chan os.Signal) int {
 
 	serve := app.Command("serve", "Poll the API and serve the figures on /metrics (the default).").Default()
 	configCheck := serve.Flag("config.check", "Validate the configuration file, then exit 0 (valid) or 1.").Bool()
+	configCheckOnline := serve.Flag("config.check.online", "With --config.check: also log in to each account and ask for today's day figures of each configured number; exit 1 on any failure.").Bool()
 	demo := serve.Flag("demo", "Serve synthetic data from an in-process API simulator; needs no account or config file.").Bool()
 	demoStart := serve.Flag("demo.start-time", "With --demo: start the demo's clock at this RFC 3339 instant instead of now (e.g. 2026-11-01T05:59:00Z, to watch a rollover).").String()
 	telemetryPath := serve.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
@@ -102,6 +103,10 @@ func run(args []string, signals chan os.Signal) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v; try --help\n", exporterName, err)
+		return 2
+	}
+	if *configCheckOnline && !*configCheck {
+		fmt.Fprintf(stderr, "%s: --config.check.online checks with --config.check: give both; try --help\n", exporterName)
 		return 2
 	}
 	if *maxRequests < 0 {
@@ -150,7 +155,11 @@ func run(args []string, signals chan os.Signal) int {
 		if *demo {
 			name = "demo"
 		}
-		return checkConfig(cfg, name, *webFlags.WebConfigFile, logger)
+		code := checkConfig(cfg, name, *webFlags.WebConfigFile, logger)
+		if code == 0 && *configCheckOnline && !checkOnline(cfg, name, clk, stdout) {
+			code = 1
+		}
+		return code
 	}
 	return serveMetrics(cfg, *configFile, *demo, clk, *telemetryPath, *maxRequests, webFlags, logger, slogger, signals)
 }
