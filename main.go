@@ -229,7 +229,7 @@ func serveMetrics(cfg *config.Config, configFile string, demo bool, clk clock.Cl
 		<-reloaderDone
 		<-exporterDone
 	}()
-	mux := newMux(registry, exporter, telemetryPath, maxRequests, reloads, stopping, logger)
+	mux := newMux(registry, exporter, telemetryPath, demo, maxRequests, reloads, stopping, logger)
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout}
 
 	signal.Notify(signals, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
@@ -338,7 +338,7 @@ func listenOne(address string) (net.Listener, error) {
 	return vsock.Listen(uint32(port), nil)
 }
 
-func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemetryPath string, maxRequests int, reloads chan chan error, stopping <-chan struct{}, logger log.Logger) *http.ServeMux {
+func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemetryPath string, demo bool, maxRequests int, reloads chan chan error, stopping <-chan struct{}, logger log.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(telemetryPath, promhttp.HandlerFor(registry, promhttp.HandlerOpts{
 		ErrorLog:            promhttpLogger{logger},
@@ -369,7 +369,7 @@ func newMux(registry *prometheus.Registry, exporter *collector.Exporter, telemet
 		fmt.Fprintln(w, "Configuration reloaded.")
 	})
 	if telemetryPath != "/" {
-		mux.Handle("/", landingHandler(exporter, telemetryPath, exporter.Now, logger))
+		mux.Handle("/", landingHandler(exporter, telemetryPath, demo, exporter.Now, logger))
 	}
 	return mux
 }

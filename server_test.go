@@ -70,7 +70,7 @@ func TestMaxRequests(t *testing.T) {
 		b := &blocking{entered: make(chan struct{}, 8), release: make(chan struct{})}
 		registry := prometheus.NewRegistry()
 		registry.MustRegister(b)
-		mux := newMux(registry, collector.New(collector.Options{}), "/metrics", max, nil, nil, log.NewNopLogger())
+		mux := newMux(registry, collector.New(collector.Options{}), "/metrics", false, max, nil, nil, log.NewNopLogger())
 		server := httptest.NewServer(mux)
 		codes := make(chan int, max)
 		for range max {
