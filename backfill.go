@@ -96,8 +96,8 @@ func (f *backfillFlags) options(now time.Time) (backfill.Options, error) {
 	return opts, nil
 }
 
-func runBackfill(configFile string, f *backfillFlags, logger log.Logger) int {
-	if err := f.run(configFile, logger); err != nil {
+func runBackfill(configFile string, f *backfillFlags, logger log.Logger, e env) int {
+	if err := f.run(configFile, logger, e); err != nil {
 		level.Error(logger).Log("msg", "backfill failed", "err", err)
 		return 1
 	}
@@ -107,8 +107,8 @@ func runBackfill(configFile string, f *backfillFlags, logger log.Logger) int {
 // run checks everything it can before the first request, then fetches and
 // writes the file. The output goes to a temporary file beside it, renamed
 // into place at the end, so that a failed run leaves no half file.
-func (f *backfillFlags) run(configFile string, logger log.Logger) error {
-	opts, err := f.options(sysClock.Now())
+func (f *backfillFlags) run(configFile string, logger log.Logger, e env) error {
+	opts, err := f.options(e.clock.Now())
 	if err != nil {
 		return err
 	}
@@ -133,10 +133,10 @@ func (f *backfillFlags) run(configFile string, logger log.Logger) error {
 		}()
 	}
 	if f.dryRun {
-		if err := plan.WriteSummary(stdout); err != nil {
+		if err := plan.WriteSummary(e.stdout); err != nil {
 			return fmt.Errorf("printing the plan: %w", err)
 		}
-		fmt.Fprintln(stdout, "dry run: no request sent, nothing written")
+		fmt.Fprintln(e.stdout, "dry run: no request sent, nothing written")
 		return nil
 	}
 	if opts.Resolution > lookbackDelta {
@@ -154,9 +154,9 @@ func (f *backfillFlags) run(configFile string, logger log.Logger) error {
 	reported := make(chan struct{})
 	go func() {
 		defer close(reported)
-		progress.Report(reportCtx, stderr, isTerminal(stderr), logger, 200*time.Millisecond, 30*time.Second)
+		progress.Report(reportCtx, backfill.ReportTo{W: e.stderr, Terminal: isTerminal(e.stderr), Logger: logger, Redraw: 200 * time.Millisecond, Interval: 30 * time.Second})
 	}()
-	res, err := plan.Fetch(ctx, backfill.FetchOptions{Config: cfg, Logger: logger, Progress: progress, Clock: sysClock})
+	res, err := plan.Fetch(ctx, backfill.FetchOptions{Config: cfg, Logger: logger, Progress: progress, Clock: e.clock})
 	endReport()
 	<-reported
 	if err != nil {

@@ -35,13 +35,21 @@ const (
 	bfPhone2   = "+18005550171"
 )
 
+// env is an env for run on the backfill's clock, the simulator's.
+func (e *backfillEnv) env(t *testing.T) (pe env, out, logs *promtest.Buffer) {
+	t.Helper()
+	pe, out, logs = newEnv(t)
+	pe.clock = e.clock
+	return pe, out, logs
+}
+
 func newBackfillEnv(t *testing.T) *backfillEnv {
 	t.Helper()
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &backfillEnv{loc: loc, dir: t.TempDir(), clock: pinClock(t)}
+	e := &backfillEnv{loc: loc, dir: t.TempDir(), clock: testClock(t)}
 	e.sim = simulator.New(simulator.Options{Seed: 2026, Now: e.clock.Now, Accounts: []simulator.Account{
 		{Tool: voicetrends.ToolDev, Login: bfLogin, Password: bfPassword, Phones: []string{bfPhone1, bfPhone2}, TimeZone: loc},
 	}})
@@ -72,6 +80,7 @@ accounts:
 func (e *backfillEnv) today() voicetrends.Date { return voicetrends.DateIn(e.clock.Now(), e.loc) }
 
 func TestBackfillBadInput(t *testing.T) {
+	t.Parallel()
 	e := newBackfillEnv(t)
 	today := e.today()
 	existingDir := t.TempDir()
@@ -107,12 +116,12 @@ func TestBackfillBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, logs := captureOutput(t)
+			pe, _, logs := e.env(t)
 			args := append([]string{"backfill"}, tc.args...)
 			if !strings.HasPrefix(tc.args[0], "--config.file=") {
 				args = append(args, "--config.file="+e.config)
 			}
-			if code := run(args, make(chan os.Signal, 1)); code != tc.code {
+			if code := run(args, pe); code != tc.code {
 				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.code, logs)
 			}
 			if !strings.Contains(logs.String(), tc.want) {
@@ -129,12 +138,13 @@ func TestBackfillBadInput(t *testing.T) {
 }
 
 func TestBackfillDryRun(t *testing.T) {
+	t.Parallel()
 	e := newBackfillEnv(t)
-	out, logs := captureOutput(t)
+	pe, out, logs := e.env(t)
 	to := e.today().AddDays(-1)
 	file := filepath.Join(e.dir, "out.om")
 	code := run([]string{"backfill", "--config.file=" + e.config, "--from=" + to.AddDays(-364).String(), "--to=" + to.String(),
-		"--periods=day,month", "--output=" + file, "--dry-run"}, make(chan os.Signal, 1))
+		"--periods=day,month", "--output=" + file, "--dry-run"}, pe)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, logs)
 	}
@@ -175,14 +185,15 @@ func promQuery(t *testing.T, srv *promtest.Server, query string, at time.Time) m
 // imports them with the real promtool, starts a real Prometheus on the
 // blocks and checks what it answers against the simulator's ground truth.
 func TestBackfillPrometheusEndToEnd(t *testing.T) {
+	t.Parallel()
 	promtest.Require(t, "promtool", "prometheus")
 	e := newBackfillEnv(t)
-	_, logs := captureOutput(t)
+	pe, _, logs := e.env(t)
 	to := e.today().AddDays(-1)
 	from := to.AddDays(-89)
 	file := filepath.Join(e.dir, "history.om")
 	code := run([]string{"backfill", "--config.file=" + e.config, "--from=" + from.String(), "--to=" + to.String(),
-		"--resolution=1h", "--label=job=voicetrends", "--label=instance=exporter:10141", "--output=" + file}, make(chan os.Signal, 1))
+		"--resolution=1h", "--label=job=voicetrends", "--label=instance=exporter:10141", "--output=" + file}, pe)
 	if code != 0 {
 		t.Fatalf("backfill exit %d:\n%s", code, logs)
 	}
@@ -276,11 +287,12 @@ func TestBackfillPrometheusEndToEnd(t *testing.T) {
 
 // TestBackfillDryRunOnePhone: --phones redoes one number, in every period.
 func TestBackfillDryRunOnePhone(t *testing.T) {
+	t.Parallel()
 	e := newBackfillEnv(t)
-	out, logs := captureOutput(t)
+	pe, out, logs := e.env(t)
 	to := e.today().AddDays(-1)
 	code := run([]string{"backfill", "--config.file=" + e.config, "--from=" + to.AddDays(-30).String(), "--to=" + to.String(),
-		"--phones=" + bfPhone2, "--dry-run"}, make(chan os.Signal, 1))
+		"--phones=" + bfPhone2, "--dry-run"}, pe)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, logs)
 	}

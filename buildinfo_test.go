@@ -8,6 +8,7 @@ import (
 )
 
 func TestFromBuildInfo(t *testing.T) {
+	t.Parallel()
 	settings := func(kv ...string) []debug.BuildSetting {
 		var s []debug.BuildSetting
 		for i := 0; i < len(kv); i += 2 {
@@ -64,6 +65,7 @@ func TestFromBuildInfo(t *testing.T) {
 // TestVersionIsNeverEmpty: the test binary has no -ldflags either, so init
 // must have filled the version that --version and build_info show.
 func TestVersionIsNeverEmpty(t *testing.T) {
+	t.Parallel()
 	if version.Version == "" {
 		t.Fatal("version.Version is empty after init; --version and build_info would show version=")
 	}

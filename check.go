@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -15,7 +16,7 @@ import (
 // checkConfig is --config.check: it builds everything serve builds (the web
 // configuration, every account's HTTP client, TLS files included) but
 // starts no poller and binds nothing, then prints each account's plan.
-func checkConfig(cfg *config.Config, name, webConfigFile string, logger log.Logger) int {
+func checkConfig(cfg *config.Config, name, webConfigFile string, logger log.Logger, stdout io.Writer) int {
 	if err := web.Validate(webConfigFile); err != nil {
 		level.Error(logger).Log("msg", "invalid --web.config.file; fix it and start again", "err", err)
 		return 1

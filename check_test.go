@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 // TestConfigCheck: --config.check refuses what serve refuses, builds the
 // HTTP clients without a request, and prints each account's plan.
 func TestConfigCheck(t *testing.T) {
+	t.Parallel()
 	api := newFakeAPI(t)
 	dir := testDir(t)
 	phones := make([]string, 0, 51)
@@ -94,9 +94,9 @@ accounts:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, logs := captureOutput(t)
+			e, out, logs := newEnv(t)
 			addr := promtest.FreePort(t)
-			code := run(append([]string{"--config.check", "--web.listen-address=" + addr}, tt.args...), make(chan os.Signal, 1))
+			code := run(append([]string{"--config.check", "--web.listen-address=" + addr}, tt.args...), e)
 			if code != tt.code {
 				t.Errorf("run returned %d, want %d; log:\n%s", code, tt.code, logs.String())
 			}

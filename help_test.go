@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,9 +9,10 @@ import (
 // TestTopLevelHelpAndVersion: `voicetrends_exporter --help` runs serve by
 // default, so its help must show serve's flags; --version must show a version.
 func TestTopLevelHelpAndVersion(t *testing.T) {
+	t.Parallel()
 	t.Run("help", func(t *testing.T) {
-		_, logs := captureOutput(t)
-		if code := run([]string{"--help"}, make(chan os.Signal, 1)); code != 0 {
+		e, _, logs := newEnv(t)
+		if code := run([]string{"--help"}, e); code != 0 {
 			t.Fatalf("--help exited %d", code)
 		}
 		help := logs.String()
@@ -27,8 +27,8 @@ func TestTopLevelHelpAndVersion(t *testing.T) {
 		}
 	})
 	t.Run("version", func(t *testing.T) {
-		_, logs := captureOutput(t)
-		if code := run([]string{"--version"}, make(chan os.Signal, 1)); code != 0 {
+		e, _, logs := newEnv(t)
+		if code := run([]string{"--version"}, e); code != 0 {
 			t.Fatalf("--version exited %d", code)
 		}
 		if !regexp.MustCompile(`voicetrends_exporter, version \S+ \(`).MatchString(logs.String()) {

@@ -107,7 +107,7 @@ func dayFigures(s scrape) map[string]string {
 // loadBetweenScrapes loads the status page in Chromium between two scrapes
 // of /metrics, again while a refresh lands in between, so that the page and
 // the returned figures come from one snapshot.
-func loadBetweenScrapes(t *testing.T, d *daemon) (page, image.Image, map[string]string) {
+func loadBetweenScrapes(t *testing.T, d *testDaemon) (page, image.Image, map[string]string) {
 	t.Helper()
 	for try := 0; ; try++ {
 		before := dayFigures(d.metrics())
@@ -183,9 +183,12 @@ var (
 // the demo and with a failing account, and reads the screenshot's page.
 func TestStatusPageInChromium(t *testing.T) {
 	promtest.RequireFrom(t, "chromium", "status page test in headless Chromium", "chromium")
+	t.Parallel()
 	t.Run("demo", func(t *testing.T) {
-		pinClock(t)
+		t.Parallel()
 		d := startDaemon(t, "--demo")
+		// Ready: each account has refreshed; the budget spreads the other
+		// targets' first refreshes over the next minutes ("due now").
 		d.waitReady()
 		p, img, figures := loadBetweenScrapes(t, d)
 		if got := p.classText(t, "demo-banner", "banner"); !strings.Contains(got, "every figure on this page and on /metrics is synthetic") {
@@ -246,6 +249,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 	})
 	t.Run("failing", func(t *testing.T) {
+		t.Parallel()
 		api := newFakeAPI(t)
 		dir := testDir(t)
 		cfg := filepath.Join(dir, "voicetrends.yml")
@@ -264,7 +268,8 @@ accounts:
     periods: [day]
 `, api.url))
 		d := startDaemon(t, "--config.file="+cfg)
-		d.waitReady()
+		d.waitTried("support", 2)
+		d.waitTried("ops", 1)
 		p, img, figures := loadBetweenScrapes(t, d)
 		if len(find(p.root, byID("demo-banner"))) != 0 || showsBanner(img) {
 			t.Error("a demo banner on a real account's page")

@@ -118,6 +118,7 @@ func (p page) failing(name string) []map[string]string {
 }
 
 func TestLandingPageRendering(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 8, 6, 59, 30, 0, time.UTC)
 	plan := func(targets int, stretched bool) collector.Plan {
 		p := collector.Plan{Targets: targets, RefreshInterval: 5 * time.Minute, Interval: 5 * time.Minute}
@@ -190,6 +191,7 @@ func TestLandingPageRendering(t *testing.T) {
 // with a number the account does not own and an account whose password the
 // API refuses, and reads the page as a person would.
 func TestLandingPageShowsWhatIsWrong(t *testing.T) {
+	t.Parallel()
 	api := newFakeAPI(t)
 	dir := testDir(t)
 	cfg := filepath.Join(dir, "voicetrends.yml")
@@ -208,7 +210,10 @@ accounts:
     periods: [day]
 `, api.url, supportPassword))
 	d := startDaemon(t, "--config.file="+cfg)
-	d.waitReady()
+	// The page is read once support's two targets have been tried (ops'
+	// refused login marks its one target failing).
+	d.waitTried("support", 2)
+	d.waitTried("ops", 1)
 	code, body, header := d.do(http.MethodGet, "/")
 	if code != http.StatusOK || !strings.HasPrefix(header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET / = %d %s", code, header.Get("Content-Type"))
@@ -241,6 +246,7 @@ accounts:
 
 // A large account on a bad day lists the first failing targets and counts the rest.
 func TestLandingPageBoundsFailingTargets(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC)
 	st := collector.AccountStatus{Name: "big", Tried: true, Plan: collector.Plan{Targets: 3000}}
 	for i := range maxFailingShown + 10 {
@@ -267,6 +273,7 @@ func TestLandingPageBoundsFailingTargets(t *testing.T) {
 // whose VoiceTrends zone is London is flagged on the page and in the
 // metrics, and serves no figure, whatever the hour.
 func TestLandingPageShowsWrongTimezone(t *testing.T) {
+	t.Parallel()
 	api := newFakeAPI(t)
 	dir := testDir(t)
 	cfg := filepath.Join(dir, "voicetrends.yml")

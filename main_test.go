@@ -42,14 +42,29 @@ var secrets = []string{supportPassword, salesPassword, opsPassword}
 // waitBound bounds every wait for the daemon; nothing here should take a second.
 const waitBound = 10 * time.Second
 
-// captureOutput points run's stdout and stderr at buffers until the test ends.
-func captureOutput(t *testing.T) (out, logs *promtest.Buffer) {
+// testClocks holds each test's one clock, shared by the program and the
+// test's fake API, so that both reason about the same "today".
+var testClocks sync.Map // *testing.T → clock.Clock
+
+// testClock returns test t's clock: clocktest's (the wall clock, or
+// VOICETRENDS_TEST_NOW), the same on every call within t.
+func testClock(t *testing.T) clock.Clock {
+	t.Helper()
+	if c, ok := testClocks.Load(t); ok {
+		return c.(clock.Clock)
+	}
+	c := clocktest.Clock(t)
+	testClocks.Store(t, c)
+	t.Cleanup(func() { testClocks.Delete(t) })
+	return c
+}
+
+// newEnv returns an env for run that writes to buffers, runs on the test's
+// clock and hears the signals the test sends.
+func newEnv(t *testing.T) (e env, out, logs *promtest.Buffer) {
 	t.Helper()
 	out, logs = &promtest.Buffer{}, &promtest.Buffer{}
-	oldOut, oldErr := stdout, stderr
-	stdout, stderr = out, logs
-	t.Cleanup(func() { stdout, stderr = oldOut, oldErr })
-	return out, logs
+	return env{stdout: out, stderr: logs, clock: testClock(t), signals: make(chan os.Signal, 4), idleTimeout: 2 * time.Minute}, out, logs
 }
 
 func assertNotListening(t *testing.T, addr string) {
@@ -82,17 +97,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// pinClock runs the program at the tests' "now" (clocktest: the wall clock,
-// or VOICETRENDS_TEST_NOW) until the test ends, and returns that clock.
-func pinClock(t *testing.T) clock.Clock {
-	t.Helper()
-	c := clocktest.Clock(t)
-	old := sysClock
-	sysClock = c
-	t.Cleanup(func() { sysClock = old })
-	return c
-}
-
 // fakeAPI serves the simulator, with a hook that runs before each request
 // (it may block, to hold a request in flight) and one after it.
 type fakeAPI struct {
@@ -114,7 +118,7 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		}
 		return l
 	}
-	clk := pinClock(t)
+	clk := testClock(t)
 	f := &fakeAPI{clock: clk, sim: simulator.New(simulator.Options{Seed: 7, Now: clk.Now, Accounts: []simulator.Account{
 		{Tool: voicetrends.ToolDev, Login: "acme-support", Password: supportPassword,
 			Phones: []string{"+18005550100", "+18005550101"}, TimeZone: loc("America/New_York")},
@@ -221,7 +225,7 @@ func supportSetup(t *testing.T) (api *fakeAPI, dir, cfg string) {
 // addWeeklyTarget reloads support with a weekly target and waits until its
 // data request reaches the API (inFlight closes), where the caller's hook
 // may hold it.
-func addWeeklyTarget(t *testing.T, api *fakeAPI, d *daemon, cfg string, inFlight <-chan struct{}) {
+func addWeeklyTarget(t *testing.T, api *fakeAPI, d *testDaemon, cfg string, inFlight <-chan struct{}) {
 	t.Helper()
 	weekly := support
 	weekly.periods = "[day, week]"
@@ -249,8 +253,8 @@ func testDir(t *testing.T) string {
 // listeningOn finds the address exporter-toolkit logs once it listens.
 var listeningOn = regexp.MustCompile(`msg="Listening on" address=(\S+)`)
 
-// daemon is one run of the program in a goroutine.
-type daemon struct {
+// testDaemon is one run of the program in a goroutine.
+type testDaemon struct {
 	t          *testing.T
 	addr       string
 	signals    chan os.Signal
@@ -262,19 +266,26 @@ type daemon struct {
 
 // startDaemon runs the program with args and a free --web.listen-address,
 // and returns once it answers HTTP. The test's end stops it.
-func startDaemon(t *testing.T, args ...string) *daemon {
+func startDaemon(t *testing.T, args ...string) *testDaemon {
 	t.Helper()
-	_, logs := captureOutput(t)
-	d := &daemon{
+	e, _, _ := newEnv(t)
+	return startDaemonIn(t, e, args...)
+}
+
+// startDaemonIn is startDaemon in the env e, whose stderr is a buffer.
+func startDaemonIn(t *testing.T, e env, args ...string) *testDaemon {
+	t.Helper()
+	logs := e.stderr.(*promtest.Buffer)
+	d := &testDaemon{
 		t:       t,
-		signals: make(chan os.Signal, 4),
+		signals: e.signals,
 		done:    make(chan int, 1),
 		logs:    logs,
 		client:  &http.Client{Timeout: waitBound},
 	}
 	// Port 0: the daemon binds a port of its own, and says which in its log.
 	args = append(args, "--web.listen-address=127.0.0.1:0")
-	go func() { d.done <- run(args, d.signals) }()
+	go func() { d.done <- run(args, e) }()
 	t.Cleanup(func() {
 		select {
 		case <-d.done:
@@ -311,7 +322,7 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 }
 
 // do sends one request and returns the status, the body and the Allow header.
-func (d *daemon) do(method, path string) (int, string, http.Header) {
+func (d *testDaemon) do(method, path string) (int, string, http.Header) {
 	d.t.Helper()
 	req, err := http.NewRequest(method, "http://"+d.addr+path, nil)
 	if err != nil {
@@ -332,14 +343,14 @@ func (d *daemon) do(method, path string) (int, string, http.Header) {
 	return resp.StatusCode, string(body), resp.Header
 }
 
-func (d *daemon) get(path string) (int, string) {
+func (d *testDaemon) get(path string) (int, string) {
 	d.t.Helper()
 	code, body, _ := d.do(http.MethodGet, path)
 	return code, body
 }
 
 // metrics scrapes /metrics and parses it.
-func (d *daemon) metrics() scrape {
+func (d *testDaemon) metrics() scrape {
 	d.t.Helper()
 	code, body := d.get("/metrics")
 	if code != http.StatusOK {
@@ -354,7 +365,7 @@ func (d *daemon) metrics() scrape {
 	return scrape{families, body}
 }
 
-func (d *daemon) waitReady() {
+func (d *testDaemon) waitReady() {
 	d.t.Helper()
 	waitFor(d.t, "/-/ready to answer 200", func() bool {
 		code, _ := d.get("/-/ready")
@@ -362,21 +373,34 @@ func (d *daemon) waitReady() {
 	})
 }
 
+// waitTried waits until every one of an account's targets has had its first
+// refresh attempt: /-/ready says only that each account has had one, and a
+// test that asserts on every target must wait for all of them.
+func (d *testDaemon) waitTried(account string, targets int) scrape {
+	d.t.Helper()
+	var m scrape
+	waitFor(d.t, fmt.Sprintf("all %d targets of %s tried", targets, account), func() bool {
+		m = d.metrics()
+		return len(m.values("voicetrends_last_refresh_success", "account", account)) == targets
+	})
+	return m
+}
+
 // stop sends SIGTERM and returns run's exit code.
-func (d *daemon) stop() int {
+func (d *testDaemon) stop() int {
 	d.t.Helper()
 	d.signals <- syscall.SIGTERM
 	return d.wait()
 }
 
-func (d *daemon) wait() int {
+func (d *testDaemon) wait() int {
 	d.t.Helper()
 	return d.waitWithin(waitBound, "")
 }
 
 // waitWithin returns run's exit code, failing the test if run takes longer
 // than bound to return; why says what it was waiting through.
-func (d *daemon) waitWithin(bound time.Duration, why string) int {
+func (d *testDaemon) waitWithin(bound time.Duration, why string) int {
 	d.t.Helper()
 	select {
 	case code := <-d.done:
@@ -413,18 +437,23 @@ next:
 				continue next
 			}
 		}
-		switch {
-		case m.GetGauge() != nil:
-			out = append(out, m.GetGauge().GetValue())
-		case m.GetCounter() != nil:
-			out = append(out, m.GetCounter().GetValue())
-		case m.GetUntyped() != nil:
-			out = append(out, m.GetUntyped().GetValue())
-		default:
-			out = append(out, 0) // a histogram or summary: present
-		}
+		out = append(out, sampleValue(m))
 	}
 	return out
+}
+
+// sampleValue is a gauge's, a counter's or an untyped sample's value; 0 for
+// a histogram or a summary, which are merely present.
+func sampleValue(m *dto.Metric) float64 {
+	switch {
+	case m.GetGauge() != nil:
+		return m.GetGauge().GetValue()
+	case m.GetCounter() != nil:
+		return m.GetCounter().GetValue()
+	case m.GetUntyped() != nil:
+		return m.GetUntyped().GetValue()
+	}
+	return 0
 }
 
 // value is the one series of name with labels; it fails the test otherwise.
@@ -456,6 +485,7 @@ func previousDayCalls(t *testing.T, api *fakeAPI, login string) float64 {
 }
 
 func TestBadInputExitsBeforeListening(t *testing.T) {
+	t.Parallel()
 	api := newFakeAPI(t)
 	dir := testDir(t)
 	valid := filepath.Join(dir, "valid.yml")
@@ -517,13 +547,13 @@ func TestBadInputExitsBeforeListening(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, logs := captureOutput(t)
+			e, _, logs := newEnv(t)
 			args := tt.args
 			if tt.config != "" {
 				args = append(args, "--config.file="+writeTemp(t, dir, "bad.yml", tt.config))
 			}
 			addr := promtest.FreePort(t)
-			code := run(append(args, "--web.listen-address="+addr), make(chan os.Signal, 1))
+			code := run(append(args, "--web.listen-address="+addr), e)
 			if code != 1 {
 				t.Errorf("run returned %d, want 1", code)
 			}
@@ -553,6 +583,7 @@ func writeTemp(t *testing.T, dir, name, content string) string {
 }
 
 func TestCommandLineExits(t *testing.T) {
+	t.Parallel()
 	api := newFakeAPI(t)
 	dir := testDir(t)
 	valid := filepath.Join(dir, "valid.yml")
@@ -575,9 +606,9 @@ func TestCommandLineExits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, logs := captureOutput(t)
+			e, out, logs := newEnv(t)
 			addr := promtest.FreePort(t)
-			code := run(append(tt.args, "--web.listen-address="+addr), make(chan os.Signal, 1))
+			code := run(append(tt.args, "--web.listen-address="+addr), e)
 			if code != tt.code {
 				t.Errorf("run returned %d, want %d; log:\n%s", code, tt.code, logs.String())
 			}
@@ -600,6 +631,7 @@ func TestCommandLineExits(t *testing.T) {
 }
 
 func TestReadiness(t *testing.T) {
+	t.Parallel()
 	api := newFakeAPI(t)
 	gate := make(chan struct{})
 	api.setHooks(holdUntil(gate), nil)
@@ -652,6 +684,7 @@ func TestReadiness(t *testing.T) {
 }
 
 func TestReload(t *testing.T) {
+	t.Parallel()
 	api := newFakeAPI(t)
 	dir := testDir(t)
 	cfg := filepath.Join(dir, "voicetrends.yml")
@@ -740,6 +773,7 @@ func TestReload(t *testing.T) {
 }
 
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	api, _, cfg := supportSetup(t)
 	d := startDaemon(t, "--config.file="+cfg)
 	d.waitReady()
@@ -803,6 +837,7 @@ func TestGracefulShutdown(t *testing.T) {
 // TestReloadDuringShutdown: a reload request that waits while the daemon
 // turns to SIGTERM is answered, and does not hold the shutdown up.
 func TestReloadDuringShutdown(t *testing.T) {
+	t.Parallel()
 	api, _, cfg := supportSetup(t)
 	d := startDaemon(t, "--config.file="+cfg, "--log.level=debug")
 	d.waitReady()
@@ -851,6 +886,7 @@ func TestReloadDuringShutdown(t *testing.T) {
 }
 
 func TestWebConfigBasicAuth(t *testing.T) {
+	t.Parallel()
 	_, dir, cfg := supportSetup(t)
 	const user, pass = "prometheus", "scrape-Pa55-word"
 	hash, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
@@ -895,6 +931,7 @@ func TestWebConfigBasicAuth(t *testing.T) {
 // TestSecretsNeverShown looks for every password, read from a file, given
 // inline or refused by the API, in everything the daemon shows, at debug level.
 func TestSecretsNeverShown(t *testing.T) {
+	t.Parallel()
 	api := newFakeAPI(t)
 	dir := testDir(t)
 	cfg := filepath.Join(dir, "voicetrends.yml")

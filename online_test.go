@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -14,6 +13,7 @@ import (
 // simulator logs in once per account and asks once per number, and says
 // per number "ok", "not a number of this account" or the API's error.
 func TestConfigCheckOnline(t *testing.T) {
+	t.Parallel()
 	const toolHint = " (check tool as well as login and password: one of dev | insight | fuseplus, the Plum tool the account belongs to)"
 	api := newFakeAPI(t)
 	dir := testDir(t)
@@ -64,9 +64,10 @@ func TestConfigCheckOnline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := api.sim.Stats("acme-support")
-			out, logs := captureOutput(t)
+			e, out, logs := newEnv(t)
+			e.clock = api.clock
 			addr := promtest.FreePort(t)
-			code := run([]string{"--config.check", "--config.check.online", "--web.listen-address=" + addr, "--config.file=" + tt.file}, make(chan os.Signal, 1))
+			code := run([]string{"--config.check", "--config.check.online", "--web.listen-address=" + addr, "--config.file=" + tt.file}, e)
 			if code != tt.code {
 				t.Errorf("run returned %d, want %d; log:\n%s", code, tt.code, logs.String())
 			}
@@ -89,8 +90,9 @@ func TestConfigCheckOnline(t *testing.T) {
 
 // TestConfigCheckOnlineNeedsCheck: the online check is part of --config.check.
 func TestConfigCheckOnlineNeedsCheck(t *testing.T) {
-	_, logs := captureOutput(t)
-	if code := run([]string{"--demo", "--config.check.online"}, make(chan os.Signal, 1)); code != 2 {
+	t.Parallel()
+	e, _, logs := newEnv(t)
+	if code := run([]string{"--demo", "--config.check.online"}, e); code != 2 {
 		t.Errorf("run returned %d, want 2", code)
 	}
 	if want := "voicetrends_exporter: --config.check.online checks with --config.check: give both; try --help\n"; logs.String() != want {

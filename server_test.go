@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,13 +18,13 @@ import (
 )
 
 // TestIdleConnectionsClosed: a keep-alive connection left idle is closed
-// by the server after idleTimeout.
+// by the server after the env's idleTimeout.
 func TestIdleConnectionsClosed(t *testing.T) {
-	old := idleTimeout
-	idleTimeout = 100 * time.Millisecond
-	t.Cleanup(func() { idleTimeout = old })
+	t.Parallel()
 	_, _, cfg := supportSetup(t)
-	d := startDaemon(t, "--config.file="+cfg)
+	e, _, _ := newEnv(t)
+	e.idleTimeout = 100 * time.Millisecond
+	d := startDaemonIn(t, e, "--config.file="+cfg)
 
 	conn, err := net.Dial("tcp", d.addr)
 	if err != nil {
@@ -66,11 +65,14 @@ func (b *blocking) Collect(chan<- prometheus.Metric) {
 
 // TestMaxRequests: --web.max-requests scrapes run at once, the next gets 503.
 func TestMaxRequests(t *testing.T) {
+	t.Parallel()
 	for _, max := range []int{1, 2} {
 		b := &blocking{entered: make(chan struct{}, 8), release: make(chan struct{})}
 		registry := prometheus.NewRegistry()
 		registry.MustRegister(b)
-		mux := newMux(registry, collector.New(collector.Options{}), "/metrics", false, max, nil, nil, log.NewNopLogger())
+		d := &daemon{logger: log.NewNopLogger(), exporter: collector.New(collector.Options{}),
+			flags: &flags{telemetryPath: "/metrics", maxRequests: max}}
+		mux := d.mux(registry)
 		server := httptest.NewServer(mux)
 		codes := make(chan int, max)
 		for range max {
@@ -106,6 +108,7 @@ func TestMaxRequests(t *testing.T) {
 // TestOpenMetricsNegotiated: a scraper that asks for OpenMetrics gets it;
 // one that does not gets the text format.
 func TestOpenMetricsNegotiated(t *testing.T) {
+	t.Parallel()
 	_, _, cfg := supportSetup(t)
 	d := startDaemon(t, "--config.file="+cfg, "--web.max-requests=3")
 	d.waitReady()
@@ -135,15 +138,16 @@ func TestOpenMetricsNegotiated(t *testing.T) {
 }
 
 func TestMaxRequestsFlag(t *testing.T) {
-	_, logs := captureOutput(t)
-	if code := run([]string{"--web.max-requests=-1"}, make(chan os.Signal, 1)); code != 2 {
+	t.Parallel()
+	e, _, logs := newEnv(t)
+	if code := run([]string{"--web.max-requests=-1"}, e); code != 2 {
 		t.Errorf("--web.max-requests=-1: run returned %d, want 2", code)
 	}
 	if !strings.Contains(logs.String(), "--web.max-requests=-1: use 0 (no limit) or more") {
 		t.Errorf("the error does not say what to do:\n%s", logs.String())
 	}
-	_, logs = captureOutput(t)
-	run([]string{"serve", "--help"}, make(chan os.Signal, 1))
+	e, _, logs = newEnv(t)
+	run([]string{"serve", "--help"}, e)
 	if !strings.Contains(logs.String(), "--web.max-requests=40") {
 		t.Errorf("serve --help does not show --web.max-requests with its default 40:\n%s", logs.String())
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,7 +30,7 @@ func waitClosed(t *testing.T, addr string) {
 // API holds; a SIGHUP reload then changes the account again and waits for
 // that request. It returns once the daemon says it waits; closing the
 // returned channel lets the API answer.
-func reloadHeldByRequest(t *testing.T, api *fakeAPI, d *daemon, cfg string) chan struct{} {
+func reloadHeldByRequest(t *testing.T, api *fakeAPI, d *testDaemon, cfg string) chan struct{} {
 	t.Helper()
 	inFlight, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
@@ -55,6 +54,7 @@ func reloadHeldByRequest(t *testing.T, api *fakeAPI, d *daemon, cfg string) chan
 // TestShutdownDuringReload: SIGTERM while a reload waits for a request in
 // flight cancels the reload; the daemon exits well inside the bound.
 func TestShutdownDuringReload(t *testing.T) {
+	t.Parallel()
 	api, _, cfg := supportSetup(t)
 	d := startDaemon(t, "--config.file="+cfg, "--log.level=debug")
 	d.waitReady()
@@ -72,6 +72,7 @@ func TestShutdownDuringReload(t *testing.T) {
 // TestNoRequestAfterSignal: SIGTERM during a login lets the login finish,
 // but no data request starts after it.
 func TestNoRequestAfterSignal(t *testing.T) {
+	t.Parallel()
 	api, _, cfg := supportSetup(t)
 	inLogin, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
@@ -122,9 +123,10 @@ func TestNoRequestAfterSignal(t *testing.T) {
 // serve, or the daemon refuses to start and leaves no listener behind; it
 // never binds the TCP address twice.
 func TestListenTCPAndVsock(t *testing.T) {
+	t.Parallel()
 	_, _, cfg := supportSetup(t)
 	for _, order := range [][2]bool{{true, false}, {false, true}} {
-		_, logs := captureOutput(t)
+		e, _, logs := newEnv(t)
 		tcp := promtest.FreePort(t)
 		_, port, _ := net.SplitHostPort(promtest.FreePort(t))
 		vs := "--web.listen-address=vsock://:" + port
@@ -134,9 +136,9 @@ func TestListenTCPAndVsock(t *testing.T) {
 		} else {
 			args = append(args, vs)
 		}
-		signals := make(chan os.Signal, 1)
+		signals := e.signals
 		done := make(chan int, 1)
-		go func() { done <- run(args, signals) }()
+		go func() { done <- run(args, e) }()
 		var code int
 		served := false
 		waitFor(t, "the daemon to serve on TCP or give up", func() bool {

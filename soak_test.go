@@ -27,7 +27,6 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -344,7 +343,7 @@ func sampleSoak(url string, exporterPID, simPID int) (soakSample, error) {
 	}
 	one := func(name string) float64 {
 		if f := families[name]; f != nil && len(f.GetMetric()) > 0 {
-			return metricValue(f.GetMetric()[0])
+			return sampleValue(f.GetMetric()[0])
 		}
 		return -1
 	}
@@ -359,7 +358,7 @@ func sampleSoak(url string, exporterPID, simPID int) (soakSample, error) {
 			for _, l := range labels {
 				key = append(key, have[l])
 			}
-			into[strings.Join(key, " ")] = metricValue(m)
+			into[strings.Join(key, " ")] = sampleValue(m)
 		}
 	}
 	each("voicetrends_api_requests_total", s.requests, "account", "endpoint", "code")
@@ -372,16 +371,6 @@ func sampleSoak(url string, exporterPID, simPID int) (soakSample, error) {
 		return s, err
 	}
 	return s, nil
-}
-
-func metricValue(m *dto.Metric) float64 {
-	switch {
-	case m.GetGauge() != nil:
-		return m.GetGauge().GetValue()
-	case m.GetCounter() != nil:
-		return m.GetCounter().GetValue()
-	}
-	return 0
 }
 
 // procRSS reads a process's resident set from /proc, in bytes.

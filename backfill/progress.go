@@ -51,14 +51,24 @@ func (p *Progress) Line(bar bool, elapsed time.Duration) string {
 	return b.String()
 }
 
+// ReportTo is where and how often Report shows the progress.
+type ReportTo struct {
+	W        io.Writer // the terminal, when Terminal
+	Terminal bool
+	Logger   log.Logger    // otherwise
+	Redraw   time.Duration // the bar's redraw interval on a terminal
+	Interval time.Duration // the log line's interval otherwise
+}
+
 // Report shows the progress until ctx ends: on a terminal, a bar redrawn in
-// place every redraw; otherwise a log line every interval, so that a log
+// place every Redraw; otherwise a log line every Interval, so that a log
 // file is not flooded. It returns after drawing the final state.
-func (p *Progress) Report(ctx context.Context, w io.Writer, terminal bool, logger log.Logger, redraw, interval time.Duration) {
+func (p *Progress) Report(ctx context.Context, to ReportTo) {
 	began := time.Now()
-	tick := interval
+	w, terminal, logger := to.W, to.Terminal, to.Logger
+	tick := to.Interval
 	if terminal {
-		tick = redraw
+		tick = to.Redraw
 	}
 	t := time.NewTicker(tick)
 	defer t.Stop()

@@ -44,7 +44,7 @@ func TestProgressReport(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			p.Report(ctx, &screen, terminal, log.NewLogfmtLogger(&logs), time.Millisecond, time.Hour)
+			p.Report(ctx, ReportTo{W: &screen, Terminal: terminal, Logger: log.NewLogfmtLogger(&logs), Redraw: time.Millisecond, Interval: time.Hour})
 		}()
 		if terminal {
 			// Wait for a redraw on the ticker, not only the final one.

@@ -47,10 +47,11 @@ type Exporter struct {
 	started  bool       // Start was called: Apply starts pollers at once
 	accounts atomic.Pointer[map[string]*account]
 
-	// closing ends when Shutdown begins, before it waits for Apply: from
-	// then on no poller starts a request and a reload stops waiting.
-	closing context.Context
-	close   context.CancelFunc
+	// closed ends when Close is called (Shutdown calls it first, before it
+	// waits for Apply): every gate is a child of it, so that from then on no
+	// poller starts a request, and a reload stops waiting.
+	closed   context.Context
+	closeAll context.CancelFunc
 }
 
 // account is one account's running parts. Its client and budget outlive a
@@ -62,11 +63,11 @@ type account struct {
 	client   *voicetrends.Client
 	budget   *budget.Budget
 	instr    *instrumentation
+	gate     *gate // read by the client's transport and limiter
 	snapshot atomic.Pointer[accountSnapshot]
 
-	stop   context.CancelFunc // no new requests
-	cancel context.CancelFunc // abort requests in flight
-	done   chan struct{}
+	run  *gateRun      // the running poller's opening of the gate; nil before Start
+	done chan struct{} // closed when that poller has returned
 }
 
 // clientIdentity is what a client is made of; when it changes the
@@ -93,7 +94,7 @@ func New(opts Options) *Exporter {
 	}
 	empty := map[string]*account{}
 	e.accounts.Store(&empty)
-	e.closing, e.close = context.WithCancel(context.Background())
+	e.closed, e.closeAll = context.WithCancel(context.Background())
 	return e
 }
 
@@ -116,9 +117,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 		a := &account{cfg: ac, identity: id}
 		if old != nil && reflect.DeepEqual(old.identity, id) {
-			a.client, a.budget, a.instr = old.client, old.budget, old.instr
+			a.client, a.budget, a.instr, a.gate = old.client, old.budget, old.instr, old.gate
 		} else {
-			a.instr = newInstrumentation(ac.Name)
+			a.instr, a.gate = newInstrumentation(ac.Name), &gate{}
 			a.budget = budget.New(ac.RequestsPerWindow, time.Duration(ac.Window), e.clock)
 			client, err := e.newClient(cfg, ac, a)
 			if err != nil {
@@ -132,7 +133,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	// A shutdown cuts the wait short: it must not wait for a reload's.
 	ctx, cancel := context.WithTimeout(context.Background(), haltTimeout)
 	defer cancel()
-	defer context.AfterFunc(e.closing, cancel)()
+	defer context.AfterFunc(e.closed, cancel)()
 	for name, old := range current {
 		if next[name] != old {
 			// Said before the wait, so that a slow reload explains itself.
@@ -149,7 +150,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			a.snapshot.Store(old.snapshot.Load())
 			a.budget.Set(a.cfg.RequestsPerWindow, time.Duration(a.cfg.Window))
 		}
-		if e.started && e.closing.Err() == nil {
+		if e.started && e.closed.Err() == nil {
 			e.start(a)
 		}
 	}
@@ -173,8 +174,8 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	cc.HTTPClient.Transport = gateTransport{next}
-	cc.Now, cc.Observer, cc.Limiter = e.clock.Now, a.instr, gatedBudget{a.budget}
+	cc.HTTPClient.Transport = gateTransport{a.gate, next}
+	cc.Now, cc.Observer, cc.Limiter = e.clock.Now, a.instr, gatedBudget{a.gate, a.budget}
 	return voicetrends.New(cc)
 }
 
@@ -194,14 +195,12 @@ func (e *Exporter) Start() {
 }
 
 func (e *Exporter) start(a *account) {
-	hard, cancel := context.WithCancel(context.Background())
-	// A child of closing, so that StopRequests ends it before returning.
-	soft, stop := context.WithCancel(e.closing)
-	a.stop, a.cancel, a.done = stop, cancel, make(chan struct{})
+	// A child of closed, so that Close closes it before returning.
+	a.run, a.done = a.gate.open(e.closed), make(chan struct{})
 	p := e.pollerFor(a)
 	go func() {
 		defer close(a.done)
-		p.run(hard, soft)
+		p.run(a.run)
 	}()
 }
 
@@ -211,31 +210,31 @@ func (e *Exporter) pollerFor(a *account) *poller {
 	return newPoller(a.cfg, a.client, a.budget, e.clock, log.With(e.logger, "account", a.cfg.Name), &a.snapshot)
 }
 
-// halt stops the account's poller: no new request starts, the one in flight
-// may finish until ctx ends, then it is aborted.
+// halt stops the account's poller: it closes the gate, lets the request
+// under way finish until ctx ends, then aborts it.
 func (a *account) halt(ctx context.Context) {
-	if a.stop == nil {
+	if a.run == nil {
 		return // never started
 	}
-	a.stop()
+	a.run.close()
 	select {
 	case <-a.done:
 	case <-ctx.Done():
-		a.cancel()
+		a.run.abort()
 		<-a.done
 	}
-	a.cancel()
+	a.run.abort() // releases the run's contexts
 }
 
-// StopRequests makes sure that no poller starts another request, logins
-// included, from the moment it returns; Shutdown then waits for the requests
-// under way. A reload in progress stops waiting for the requests it halts.
-func (e *Exporter) StopRequests() { e.close() }
+// Close closes every account's gate: from its return no poller starts a
+// request, logins included; Shutdown then waits for the requests under way.
+// A reload in progress stops waiting for the requests it halts.
+func (e *Exporter) Close() { e.closeAll() }
 
-// Shutdown stops every poller (see StopRequests), letting requests in flight
-// finish until ctx ends.
+// Shutdown closes every gate (see Close), lets the requests under way finish
+// until ctx ends, then aborts them.
 func (e *Exporter) Shutdown(ctx context.Context) {
-	e.close()
+	e.closeAll()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var wg sync.WaitGroup

@@ -2,85 +2,130 @@ package collector
 
 import (
 	"context"
-	"io"
+	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
-// A poller hands the client a context that ends when the poller is told to
-// stop (a reload or a shutdown): from then on no new request may start. A
-// request already under way must still be allowed to finish, until the
-// harder context of the poller ends; that one rides along as a value.
+// errGateClosed refuses a request that would start after its account's gate
+// closed.
+var errGateClosed = errors.New("not sent: the account's poller is stopping")
+
+// gate says whether one account may start a request, a login or a data
+// request. Two words describe a poller's end, each with one meaning:
 //
-// The client is left alone: the gate sits in the HTTP transport (logins and
-// data alike) and in front of the budget (so that a refused request spends
-// nothing).
-
-type hardKey struct{}
-
-// withHard returns stop carrying hard, the context that aborts requests
-// under way.
-func withHard(stop, hard context.Context) context.Context {
-	return context.WithValue(stop, hardKey{}, hard)
+//   - close: no request starts from then on (a reload replaces the poller, or
+//     the exporter shuts down); the requests under way may finish.
+//   - abort: the requests under way are cut off too (a reload or a shutdown
+//     waited long enough for them).
+//
+// The transport and the budget read the gate, so that a refused request
+// neither reaches the API nor spends from the budget; the client knows
+// nothing of it, and its requests end with the context the poller gives them,
+// as any Go reader expects. The gate lives as long as the account's client,
+// whose transport holds it, and each poller opens it anew.
+type gate struct {
+	mu  sync.Mutex
+	run *gateRun // the current poller's; nil before the first
 }
 
-// gateTransport refuses to start a request whose context has ended, and
-// lets one that started run on until the hard context ends.
-type gateTransport struct{ next http.RoundTripper }
+// gateRun is one opening of a gate, for one poller.
+type gateRun struct {
+	closed       context.Context // ends at close
+	aborted      context.Context // ends at abort, which closes too
+	closeClosed  context.CancelFunc
+	closeAborted context.CancelFunc
+}
+
+// close lets no request start from now on.
+func (r *gateRun) close() { r.closeClosed() }
+
+// abort closes and cuts off the requests under way.
+func (r *gateRun) abort() {
+	r.closeClosed()
+	r.closeAborted()
+}
+
+// open opens the gate for a new poller and returns its run. parent ending
+// closes it too, so that a gate opened after the exporter closed is closed
+// from the start.
+func (g *gate) open(parent context.Context) *gateRun {
+	r := &gateRun{}
+	r.closed, r.closeClosed = context.WithCancel(parent)
+	r.aborted, r.closeAborted = context.WithCancel(context.Background())
+	g.mu.Lock()
+	g.run = r
+	g.mu.Unlock()
+	return r
+}
+
+// current returns the run in force, nil when the gate was never opened.
+func (g *gate) current() *gateRun {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.run
+}
+
+// check refuses a new request once the gate has closed. A gate never opened
+// (the account was built, not started, as --config.check does) lets it pass.
+func (g *gate) check() error {
+	if r := g.current(); r != nil && r.closed.Err() != nil {
+		return errGateClosed
+	}
+	return nil
+}
+
+// isClosed reports whether err is the gate's refusal.
+func isClosed(err error) bool { return errors.Is(err, errGateClosed) }
+
+// whileOpen returns ctx, ended early when the gate closes: for waiting
+// before a request, which a closing gate must cut short.
+func (g *gate) whileOpen(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	if r := g.current(); r != nil {
+		stop := context.AfterFunc(r.closed, cancel)
+		return ctx, func() { stop(); cancel() }
+	}
+	return ctx, cancel
+}
+
+// gateTransport refuses to start a request once the gate has closed.
+type gateTransport struct {
+	gate *gate
+	next http.RoundTripper
+}
 
 // RoundTrip implements http.RoundTripper.
-func (g gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	hard, ok := ctx.Value(hardKey{}).(context.Context)
-	if !ok {
-		return g.next.RoundTrip(req)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err // stopping: no new request
-	}
-	// Detached from the stop, not from the client's own timeout.
-	var run context.Context
-	var cancel context.CancelFunc
-	if deadline, ok := ctx.Deadline(); ok {
-		run, cancel = context.WithDeadline(context.WithoutCancel(ctx), deadline)
-	} else {
-		run, cancel = context.WithCancel(context.WithoutCancel(ctx))
-	}
-	unhook := context.AfterFunc(hard, cancel)
-	done := func() { unhook(); cancel() }
-	resp, err := g.next.RoundTrip(req.WithContext(run))
-	if err != nil {
-		done()
+func (t gateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.gate.check(); err != nil {
 		return nil, err
 	}
-	resp.Body = &doneBody{ReadCloser: resp.Body, done: done}
-	return resp, nil
+	return t.next.RoundTrip(req)
 }
 
-// doneBody releases the request's context once the body is closed.
-type doneBody struct {
-	io.ReadCloser
-	done func()
+// gatedBudget is the account's budget as the client's limiter: it refuses at
+// once when the gate has closed, before anything is spent, and a wait for the
+// budget ends when the gate closes.
+type gatedBudget struct {
+	gate *gate
+	*budget.Budget
 }
-
-func (b *doneBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.done()
-	return err
-}
-
-// gatedBudget is the account's budget as the client's limiter, refusing at
-// once when the context has ended, before anything is spent.
-type gatedBudget struct{ *budget.Budget }
 
 // Wait implements voicetrends.DataLimiter.
 func (g gatedBudget) Wait(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+	if err := g.gate.check(); err != nil {
 		return err
 	}
-	return g.Budget.Wait(ctx)
+	ctx, cancel := g.gate.whileOpen(ctx)
+	defer cancel()
+	err := g.Budget.Wait(ctx)
+	if err != nil && g.gate.check() != nil {
+		return errGateClosed // the wait was cut short by the close
+	}
+	return err
 }
 
 var _ voicetrends.DataLimiter = gatedBudget{}

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/collector/budget"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 func TestGateTransport(t *testing.T) {
@@ -29,8 +31,8 @@ func TestGateTransport(t *testing.T) {
 		}
 	}))
 	defer server.Close()
-	client := &http.Client{Transport: gateTransport{http.DefaultTransport}}
-	get := func(ctx context.Context) (string, error) {
+	get := func(g *gate, ctx context.Context) (string, error) {
+		client := &http.Client{Transport: gateTransport{g, http.DefaultTransport}}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, server.URL, nil)
 		resp, err := client.Do(req)
 		if err != nil {
@@ -41,72 +43,104 @@ func TestGateTransport(t *testing.T) {
 		return string(b), err
 	}
 
-	t.Run("stopped: no request starts", func(t *testing.T) {
-		hard, stop := context.Background(), func() context.Context {
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			return ctx
-		}()
-		if _, err := get(withHard(stop, hard)); !errors.Is(err, context.Canceled) {
-			t.Errorf("err = %v, want context.Canceled", err)
+	t.Run("closed: no request starts", func(t *testing.T) {
+		g := &gate{}
+		r := g.open(context.Background())
+		r.close()
+		if _, err := get(g, r.aborted); !isClosed(err) {
+			t.Errorf("err = %v, want the gate's refusal", err)
 		}
 		if n := served.Load(); n != 0 {
 			t.Errorf("the server saw %d requests, want none", n)
 		}
 	})
-	t.Run("under way: finishes after the stop", func(t *testing.T) {
-		hard, cancelHard := context.WithCancel(context.Background())
-		defer cancelHard()
-		stop, cancelStop := context.WithCancel(hard)
+	t.Run("closed with the exporter: a gate opened later is closed", func(t *testing.T) {
+		parent, closeAll := context.WithCancel(context.Background())
+		closeAll()
+		g := &gate{}
+		r := g.open(parent)
+		if _, err := get(g, r.aborted); !isClosed(err) {
+			t.Errorf("err = %v, want the gate's refusal", err)
+		}
+	})
+	t.Run("under way: finishes after the close", func(t *testing.T) {
+		g := &gate{}
+		r := g.open(context.Background())
+		defer r.abort()
 		result := make(chan error, 1)
 		go func() {
-			body, err := get(withHard(stop, hard))
+			body, err := get(g, r.aborted)
 			if err == nil && body != "figures" {
 				err = errors.New("body " + body)
 			}
 			result <- err
 		}()
 		<-arrived
-		cancelStop()
+		r.close()
 		release <- struct{}{}
 		if err := <-result; err != nil {
-			t.Errorf("the request under way at the stop: %v, want it finished", err)
+			t.Errorf("the request under way at the close: %v, want it finished", err)
 		}
 	})
-	t.Run("under way: aborted when the hard context ends", func(t *testing.T) {
-		hard, cancelHard := context.WithCancel(context.Background())
-		stop, cancelStop := context.WithCancel(hard)
-		defer cancelStop()
+	t.Run("under way: cut off by the abort", func(t *testing.T) {
+		g := &gate{}
+		r := g.open(context.Background())
 		result := make(chan error, 1)
 		go func() {
-			_, err := get(withHard(stop, hard))
+			_, err := get(g, r.aborted)
 			result <- err
 		}()
 		<-arrived
-		cancelStop()
-		cancelHard()
+		r.close()
+		r.abort()
 		select {
 		case err := <-result:
-			if err == nil {
-				t.Errorf("the request finished, want it aborted")
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("err = %v, want the request aborted", err)
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("the request was not aborted")
 		}
 	})
+	t.Run("never opened: the request passes", func(t *testing.T) {
+		go func() { <-arrived; release <- struct{}{} }()
+		if body, err := get(&gate{}, context.Background()); err != nil || body != "figures" {
+			t.Errorf("get = %q, %v; want the figures", body, err)
+		}
+	})
 }
 
-func TestScrubAndHint(t *testing.T) {
-	for in, want := range map[string]string{
-		"login with hunter2-pw refused":                      "login with <secret> refused",
-		`Get "https://jdoe:hunter2-pw@example.com/api/"`:     `Get "https://jdoe:<secret>@example.com/api/"`,
-		`Get "https://jdoe:other@example.com/api/": EOF`:     `Get "https://jdoe:<secret>@example.com/api/": EOF`,
-		"proxy echoed Authorization: Basic amRvZTpodW50ZXI=": "proxy echoed Authorization: Basic <secret>",
-	} {
-		if got := scrub(in, "hunter2-pw"); got != want {
-			t.Errorf("scrub(%q)\n got: %q\nwant: %q", in, got, want)
-		}
+// A wait for the budget ends when the gate closes, with the gate's refusal,
+// and spends nothing.
+func TestGatedBudgetWaitEndsAtClose(t *testing.T) {
+	// The real clock, whose Sleep blocks: a second request waits for the next hour.
+	b := budget.New(1, time.Hour, clock.Real{})
+	if err := b.Wait(context.Background()); err != nil { // the window's one request
+		t.Fatal(err)
 	}
+	g := &gate{}
+	r := g.open(context.Background())
+	defer r.abort()
+	result := make(chan error, 1)
+	go func() { result <- gatedBudget{g, b}.Wait(r.aborted) }()
+	r.close()
+	select {
+	case err := <-result:
+		if !isClosed(err) {
+			t.Errorf("Wait = %v, want the gate's refusal", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait for the budget outlived the close")
+	}
+	if err := (gatedBudget{g, b}).Wait(r.aborted); !isClosed(err) {
+		t.Errorf("Wait after the close = %v, want the gate's refusal at once", err)
+	}
+	if spent, _, _ := b.Spent(); spent != 1 {
+		t.Errorf("%d requests spent, want only the first", spent)
+	}
+}
+
+func TestHint404(t *testing.T) {
 	notFound := fmt.Errorf("voicetrends: %w", &voicetrends.APIError{Endpoint: "auth", StatusCode: 404})
 	if got, want := hint404(notFound).Error(), "voicetrends: auth: HTTP 404 Not Found (the base_url is probably wrong: the API's paths are under /api/, e.g. https://voicetrends.plumvoice.com/api/)"; got != want {
 		t.Errorf("hint404:\n got: %s\nwant: %s", got, want)

@@ -110,18 +110,18 @@ func (p *poller) publish() {
 	})
 }
 
-// run refreshes until stop ends; requests under way then may finish until
-// hard ends (see gateTransport).
-func (p *poller) run(hard, stop context.Context) {
+// run refreshes until the gate run r closes. Every request carries r's
+// aborted context, so that a request under way at the close may finish until
+// the abort (see gate).
+func (p *poller) run(r *gateRun) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
 		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
 	if p.plan.Stretched() {
 		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge())
 	}
-	ctx := withHard(stop, hard)
-	for stop.Err() == nil {
-		if wait := p.step(ctx); wait > 0 {
-			_ = p.clock.Sleep(stop, wait)
+	for r.closed.Err() == nil {
+		if wait := p.step(r.aborted); wait > 0 {
+			_ = p.clock.Sleep(r.closed, wait)
 		}
 	}
 }
@@ -196,14 +196,14 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		req.Period, req.Phone = t.period, t.phone
 	}
 	resp, err := p.fetcher.Volume(ctx, req)
-	if err != nil && ctx.Err() != nil {
-		return 0 // stopping: an interrupted or refused request says nothing about the API
+	if err != nil && (ctx.Err() != nil || isClosed(err)) {
+		return 0 // stopping: an aborted or refused request says nothing about the API
 	}
 	p.tried = true
 	t.cache = new(scrapeCache) // the target changes below
 	if err != nil {
 		err = hint404(err)
-		p.lastError, p.lastErrorAt = scrub(err.Error(), p.cfg.Secret()), now
+		p.lastError, p.lastErrorAt = voicetrends.Scrub(err.Error(), p.cfg.Secret()), now
 	}
 	// up is about the account: can the exporter talk to the API for it?
 	// One target's own problem (a 400 for a wrong phone) leaves it be.
@@ -238,7 +238,7 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		// A wrong timezone files every bucket under another day: serve
 		// nothing rather than wrong figures, and say so once per account.
 		t.lastOK, t.buckets, t.days, t.lastErr = false, nil, nil, "timezone"
-		t.lastError = scrub(err.Error(), p.cfg.Secret())
+		t.lastError = voicetrends.Scrub(err.Error(), p.cfg.Secret())
 		p.lastError, p.lastErrorAt = t.lastError, now
 		p.setZoneErr(err)
 		return 0
@@ -301,7 +301,7 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 	start, end := calendar.WeekStartRequest(today)
 	phone := p.cfg.Phones[0]
 	resp, err := p.fetcher.Volume(ctx, voicetrends.VolumeRequest{Start: start, End: end, Period: voicetrends.PeriodWeek, Phone: phone})
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || isClosed(err) {
 		return
 	}
 	if _, limited := voicetrends.IsRateLimited(err); limited {

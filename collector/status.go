@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
@@ -152,26 +150,6 @@ func hint404(err error) error {
 		return fmt.Errorf("%w (the base_url is probably wrong: the API's paths are under /api/, e.g. %s)", err, voicetrends.DefaultBaseURL)
 	}
 	return err
-}
-
-var (
-	// userinfo finds the password of a URL such as https://user:pass@host/.
-	userinfo = regexp.MustCompile(`(://[^/:@\s]*):[^/@\s]*@`)
-	// authValue finds Authorization-style values.
-	authValue = regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{4,}`)
-)
-
-// scrub removes the given secrets, URL passwords and Authorization values
-// from s before it is shown to anyone. The client scrubs its errors too;
-// this is the last line before a page.
-func scrub(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 3 {
-			s = strings.ReplaceAll(s, sec, "<secret>")
-		}
-	}
-	s = userinfo.ReplaceAllString(s, "$1:<secret>@")
-	return authValue.ReplaceAllString(s, "$1 <secret>")
 }
 
 // Now is the exporter's time, the one its snapshots' instants are on.

@@ -216,12 +216,11 @@ func (c *Config) validate(root *yaml.Node, dir string) error {
 	if c.BaseURL == "" {
 		c.BaseURL = voicetrends.DefaultBaseURL
 	}
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s: base_url %q is not an http(s) URL: use e.g. %s", at("base_url"), c.BaseURL, voicetrends.DefaultBaseURL)
+	base, err := voicetrends.ParseBaseURL(c.BaseURL)
+	if err != nil {
+		return fmt.Errorf("%s: base_url %w", at("base_url"), err)
 	}
-	if !strings.HasSuffix(c.BaseURL, "/") {
-		c.BaseURL += "/"
-	}
+	c.BaseURL = base
 	if u, _ := url.Parse(c.BaseURL); u.Host == plumHost && !strings.HasPrefix(u.Path, "/api/") {
 		return fmt.Errorf("%s: base_url %q lacks the API's /api/ path, so every request would get 404: the base URL is probably wrong, use %s", at("base_url"), c.BaseURL, voicetrends.DefaultBaseURL)
 	}
@@ -261,7 +260,28 @@ func fieldErr(field, format string, args ...any) *fieldError {
 	return &fieldError{field: field, msg: fmt.Sprintf(format, args...)}
 }
 
+// validate checks the account and fills in its defaults, step by step in
+// the order of the keys in the README, so that the first error is the
+// first key that is wrong.
 func (a *Account) validate(dir string) *fieldError {
+	for _, step := range []func() *fieldError{
+		a.validateIdentity,
+		func() *fieldError { return a.readSecret(dir) },
+		a.validatePhones,
+		a.validatePeriods,
+		a.validateTimezone,
+		a.validateBudget,
+		a.validateWeekStart,
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateIdentity checks name, tool and login.
+func (a *Account) validateIdentity() *fieldError {
 	if a.Name == "" {
 		return fieldErr("name", "missing: every account needs a name made of letters, digits, _ and -")
 	}
@@ -277,6 +297,12 @@ func (a *Account) validate(dir string) *fieldError {
 	if a.Login == "" {
 		return fieldErr("login", "missing: set the account's VoiceTrends login")
 	}
+	return nil
+}
+
+// readSecret takes the password from password or password_file, a relative
+// file being relative to dir, the configuration file's folder.
+func (a *Account) readSecret(dir string) *fieldError {
 	switch {
 	case a.PasswordFile != "" && a.Password != "":
 		return fieldErr("password", "set either password or password_file, not both")
@@ -301,6 +327,11 @@ func (a *Account) validate(dir string) *fieldError {
 	default:
 		return fieldErr("password_file", "missing: set password_file (or password) for the account")
 	}
+	return nil
+}
+
+// validatePhones checks each phone once; none means ALL.
+func (a *Account) validatePhones() *fieldError {
 	if len(a.Phones) == 0 {
 		a.Phones = []string{voicetrends.AllPhones}
 	}
@@ -314,6 +345,11 @@ func (a *Account) validate(dir string) *fieldError {
 		}
 		phones[p] = true
 	}
+	return nil
+}
+
+// validatePeriods checks each period once; none means all three.
+func (a *Account) validatePeriods() *fieldError {
 	if len(a.Periods) == 0 {
 		a.Periods = append([]voicetrends.Period(nil), voicetrends.Periods...)
 	}
@@ -327,6 +363,11 @@ func (a *Account) validate(dir string) *fieldError {
 		}
 		periods[p] = true
 	}
+	return nil
+}
+
+// validateTimezone loads the account's zone, refusing legacy names.
+func (a *Account) validateTimezone() *fieldError {
 	if a.Timezone == "" {
 		a.Timezone = DefaultTimezone
 	}
@@ -338,6 +379,11 @@ func (a *Account) validate(dir string) *fieldError {
 		return fieldErr("timezone", "unknown time zone %q: use an IANA name such as America/New_York", a.Timezone)
 	}
 	a.Location = loc
+	return nil
+}
+
+// validateBudget checks requests_per_window and the three durations.
+func (a *Account) validateBudget() *fieldError {
 	if a.RequestsPerWindow == 0 {
 		a.RequestsPerWindow = DefaultRequestsPerWindow
 	}
@@ -363,17 +409,23 @@ func (a *Account) validate(dir string) *fieldError {
 	if a.MaxDataAge < a.RefreshInterval {
 		return fieldErr("max_data_age", "%s is shorter than refresh_interval %s: figures would vanish between two refreshes", a.MaxDataAge, a.RefreshInterval)
 	}
+	return nil
+}
+
+// validateWeekStart reads week_start, which only derive_periods uses.
+func (a *Account) validateWeekStart() *fieldError {
 	a.WeekStartDay = nil
-	if a.WeekStart != "" {
-		if !a.DerivePeriods {
-			return fieldErr("week_start", "is only used with derive_periods: true: set derive_periods or remove week_start")
-		}
-		wd, ok := parseWeekday(a.WeekStart)
-		if !ok {
-			return fieldErr("week_start", "unknown day %q: use a weekday name such as sunday or monday", a.WeekStart)
-		}
-		a.WeekStartDay = &wd
+	if a.WeekStart == "" {
+		return nil
 	}
+	if !a.DerivePeriods {
+		return fieldErr("week_start", "is only used with derive_periods: true: set derive_periods or remove week_start")
+	}
+	wd, ok := parseWeekday(a.WeekStart)
+	if !ok {
+		return fieldErr("week_start", "unknown day %q: use a weekday name such as sunday or monday", a.WeekStart)
+	}
+	a.WeekStartDay = &wd
 	return nil
 }
 

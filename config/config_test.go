@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 func TestLoadInvalid(t *testing.T) {
@@ -47,6 +48,7 @@ func TestLoadInvalid(t *testing.T) {
 		"invalid-tab-after-dash.yml":            `7: a tab at column 8: YAML indents with spaces only, replace the tab with spaces`,
 		"invalid-tab-first-line.yml":            `1: a tab at column 1: YAML indents with spaces only, replace the tab with spaces`,
 		"invalid-duration-without-unit.yml":     `6: accounts[0].refresh_interval: 5 has no unit: add a unit, e.g. 5m`,
+		"invalid-base-url-user-info.yml":        `1: base_url "https://jdoe:<secret>@voicetrends.plumvoice.com/api/" must not contain user info: set login and password instead`,
 		"invalid-base-url-without-api.yml":      `1: base_url "https://voicetrends.plumvoice.com/" lacks the API's /api/ path, so every request would get 404: the base URL is probably wrong, use https://voicetrends.plumvoice.com/api/`,
 		"invalid-unreadable-password-file.yml":  `5: accounts[0].password_file: cannot read "testdata/does-not-exist.txt": no such file or directory`,
 	}
@@ -163,14 +165,13 @@ func TestStringRedactsAndRoundTrips(t *testing.T) {
 }
 
 func TestSafeReload(t *testing.T) {
-	now := time.Unix(1_700_000_000, 0)
-	clock := func() time.Time { return now }
+	clk := clock.NewManual(time.Unix(1_700_000_000, 0))
 	good, err := Load("testdata/valid.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSafe(good, clock)
-	now = now.Add(time.Minute)
+	s := NewSafe(good, clk)
+	clk.Advance(time.Minute)
 	if err := s.Reload("testdata/invalid-bad-tool.yml", nil); err == nil {
 		t.Fatal("reload of an invalid file succeeded")
 	}

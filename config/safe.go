@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 // Safe holds the running configuration and the outcome of the last reload.
@@ -14,22 +17,18 @@ type Safe struct {
 	cfg         *Config
 	lastOK      bool
 	lastSuccess time.Time
-	now         func() time.Time
+	clock       clock.Clock
 }
 
 var (
-	reloadSuccessDesc = prometheus.NewDesc("voicetrends_config_last_reload_successful",
-		"Whether the last configuration reload attempt was successful (1) or not (0).", nil, nil)
-	reloadTimeDesc = prometheus.NewDesc("voicetrends_config_last_reload_success_timestamp_seconds",
-		"Timestamp of the last successful configuration reload.", nil, nil)
+	reloadSuccessDesc = metric.ConfigReloadSuccess.Desc()
+	reloadTimeDesc    = metric.ConfigReloadTimestamp.Desc()
 )
 
-// NewSafe returns a holder for cfg, which was loaded successfully at start-up.
-func NewSafe(cfg *Config, now func() time.Time) *Safe {
-	if now == nil {
-		now = time.Now
-	}
-	return &Safe{cfg: cfg, lastOK: true, lastSuccess: now(), now: now}
+// NewSafe returns a holder for cfg, which was loaded successfully at start-up,
+// telling the time of reloads by clk.
+func NewSafe(cfg *Config, clk clock.Clock) *Safe {
+	return &Safe{cfg: cfg, lastOK: true, lastSuccess: clk.Now(), clock: clk}
 }
 
 // Get returns the running configuration; callers must not modify it.
@@ -52,7 +51,7 @@ func (s *Safe) Reload(path string, apply func(*Config) error) error {
 	if err != nil {
 		return err
 	}
-	s.cfg, s.lastSuccess = cfg, s.now()
+	s.cfg, s.lastSuccess = cfg, s.clock.Now()
 	return nil
 }
 

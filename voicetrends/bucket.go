@@ -38,9 +38,6 @@ func (b *Bucket) Get(f Figure) (float64, bool) { return b.values[f], b.present[f
 // Set records a figure's value.
 func (b *Bucket) Set(f Figure, v float64) { b.values[f], b.present[f] = v, true }
 
-// Has reports whether the API sent the figure.
-func (b *Bucket) Has(f Figure) bool { return b.present[f] }
-
 // VolumeRequest selects the buckets of one phone (or AllPhones) and period
 // whose start dates lie between Start and End inclusive.
 type VolumeRequest struct {

@@ -101,7 +101,7 @@ type Config struct {
 func (c Config) String() string {
 	pw := ""
 	if c.Password != "" {
-		pw = "<redacted>"
+		pw = SecretPlaceholder
 	}
 	return fmt.Sprintf("voicetrends.Config{BaseURL:%q Tool:%q Login:%q Password:%q Timeout:%s AuthLimit:%d AuthWindow:%s}",
 		c.BaseURL, c.Tool, c.Login, pw, c.Timeout, c.AuthLimit, c.AuthWindow)
@@ -174,9 +174,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
-	base, err := normaliseBaseURL(cfg.BaseURL)
+	base, err := ParseBaseURL(cfg.BaseURL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("voicetrends: base URL %w", err)
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent()
@@ -208,21 +208,22 @@ func New(cfg Config) (*Client, error) {
 	return &Client{cfg: cfg, base: base, http: hc, loginSem: make(chan struct{}, 1)}, nil
 }
 
-func normaliseBaseURL(s string) (string, error) {
+// ParseBaseURL checks a base URL and returns it with a trailing slash. The
+// configuration and the client both call it, so that one set of rules holds.
+// Its errors quote the URL only once Scrub has taken any password out.
+func ParseBaseURL(s string) (string, error) {
+	shown := Scrub(s)
 	u, err := url.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("voicetrends: invalid base URL %q: %w", s, err)
-	}
 	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", fmt.Errorf("voicetrends: base URL %q: scheme must be http or https, e.g. %s", s, DefaultBaseURL)
+	case err != nil, u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("%q is not an http(s) URL: use e.g. %s", shown, DefaultBaseURL)
 	case u.Host == "":
-		return "", fmt.Errorf("voicetrends: base URL %q has no host, e.g. %s", s, DefaultBaseURL)
+		return "", fmt.Errorf("%q has no host: use e.g. %s", shown, DefaultBaseURL)
 	case u.User != nil:
 		// Credentials in a URL end up in every error message that quotes it.
-		return "", errors.New("voicetrends: base URL must not contain user info; set login and password instead")
+		return "", fmt.Errorf("%q must not contain user info: set login and password instead", shown)
 	case u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("voicetrends: base URL %q must not have a query or fragment", s)
+		return "", fmt.Errorf("%q must not have a query or fragment: use e.g. %s", shown, DefaultBaseURL)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -649,7 +650,7 @@ func (c *Client) exchange(req *http.Request, endpoint string, basic *credentials
 	rl = ParseRateLimit(resp.Header)
 	if code != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return &APIError{Endpoint: endpoint, StatusCode: code, Message: redact(errorMessage(body), secrets...), RateLimit: rl}
+		return &APIError{Endpoint: endpoint, StatusCode: code, Message: Scrub(errorMessage(body), secrets...), RateLimit: rl}
 	}
 	if err := decode(resp.Body); err != nil {
 		return fmt.Errorf("%s: %w", endpoint, err)
@@ -684,7 +685,7 @@ type scrubbedError struct {
 	secrets []string
 }
 
-func (e *scrubbedError) Error() string { return redact(e.err.Error(), e.secrets...) }
+func (e *scrubbedError) Error() string { return Scrub(e.err.Error(), e.secrets...) }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
 // GoString keeps %#v from printing the secrets list.

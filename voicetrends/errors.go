@@ -105,12 +105,6 @@ func IsUnauthorized(err error) bool { return statusIs(err, http.StatusUnauthoriz
 // request's input (dates, period, a phone the account does not own).
 func IsBadRequest(err error) bool { return statusIs(err, http.StatusBadRequest) }
 
-// IsServerError reports whether err carries a 5xx answer.
-func IsServerError(err error) bool {
-	var e *APIError
-	return errors.As(err, &e) && e.StatusCode >= 500 && e.StatusCode <= 599
-}
-
 // IsRateLimited reports whether err carries a 429 and, when the response
 // said so, when the limit resets (zero when the header was missing).
 func IsRateLimited(err error) (reset time.Time, ok bool) {
@@ -179,19 +173,28 @@ func NextLogin(err error) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// credentialPattern finds Authorization-style values a proxy might echo in
-// an error page, whatever secret they hold.
-var credentialPattern = regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{4,}`)
+// SecretPlaceholder stands where a secret was, in every text the exporter shows.
+const SecretPlaceholder = "<secret>"
 
-// redact removes every known secret and anything that looks like an
-// Authorization value from s.
-func redact(s string, secrets ...string) string {
+var (
+	// userinfo finds the password of a URL such as https://user:pass@host/.
+	userinfo = regexp.MustCompile(`(://[^/:@\s]*):[^/@\s]*@`)
+	// credentialPattern finds Authorization-style values a proxy might echo
+	// in an error page, whatever secret they hold.
+	credentialPattern = regexp.MustCompile(`(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._~-]{4,}`)
+)
+
+// Scrub removes the given secrets, URL passwords and Authorization values
+// from s before it is logged or shown. The client scrubs its errors; the
+// collector scrubs again before a page, with the account's password.
+func Scrub(s string, secrets ...string) string {
 	for _, sec := range secrets {
 		if len(sec) >= 3 { // shorter strings would mangle ordinary text and cannot be meaningful secrets
-			s = strings.ReplaceAll(s, sec, "<redacted>")
+			s = strings.ReplaceAll(s, sec, SecretPlaceholder)
 		}
 	}
-	return credentialPattern.ReplaceAllString(s, "$1 <redacted>")
+	s = userinfo.ReplaceAllString(s, "$1:"+SecretPlaceholder+"@")
+	return credentialPattern.ReplaceAllString(s, "$1 "+SecretPlaceholder)
 }
 
 // snippet returns at most n runes of b as one printable line: markup tags

@@ -87,13 +87,6 @@ type ZoneMismatchError struct {
 // APIOffset is the UTC offset of the zone whose midnight the bucket starts at.
 func (e *ZoneMismatchError) APIOffset() time.Duration { return offsetOfMidnight(e.Start) }
 
-// Offset is how far the API's midnights lie from the configured zone's: the
-// API's UTC offset minus the configured zone's at that instant.
-func (e *ZoneMismatchError) Offset() time.Duration {
-	_, local := e.Start.In(e.Location).Zone()
-	return e.APIOffset() - time.Duration(local)*time.Second
-}
-
 // Error says what is wrong, the offset seen and the fix.
 func (e *ZoneMismatchError) Error() string {
 	_, local := e.Start.In(e.Location).Zone()

@@ -184,8 +184,10 @@ func TestCheckMidnights(t *testing.T) {
 			t.Errorf("%s: %v, want a *ZoneMismatchError", c.name, err)
 			continue
 		}
-		if zm.APIOffset() != c.apiOffset || zm.Offset() != c.offset {
-			t.Errorf("%s: API offset %s, offset %s; want %s and %s", c.name, zm.APIOffset(), zm.Offset(), c.apiOffset, c.offset)
+		// How far the API's midnights lie from the configured zone's.
+		_, local := zm.Start.In(zm.Location).Zone()
+		if offset := zm.APIOffset() - time.Duration(local)*time.Second; zm.APIOffset() != c.apiOffset || offset != c.offset {
+			t.Errorf("%s: API offset %s, offset %s; want %s and %s", c.name, zm.APIOffset(), offset, c.apiOffset, c.offset)
 		}
 		if !strings.Contains(err.Error(), c.text) || !strings.Contains(err.Error(), "set the account's timezone:") {
 			t.Errorf("%s: %q\nwant it to say %q and name the fix", c.name, err, c.text)

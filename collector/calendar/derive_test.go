@@ -114,13 +114,13 @@ func TestSumWithoutCallsOrDays(t *testing.T) {
 	if v, ok := b.Get(voicetrends.Calls); !ok || v != 0 {
 		t.Errorf("calls = %v (%v), want a sent 0", v, ok)
 	}
-	if b.Has(voicetrends.TransferRate) || b.Has(voicetrends.AverageCallLength) {
+	if sent(b, voicetrends.TransferRate) || sent(b, voicetrends.AverageCallLength) {
 		t.Error("a period without calls has a transfer rate or an average length: the API sends none")
 	}
 	// Figures no day sent stay absent.
 	b = Sum(date("20261101").Midnight(loc), []voicetrends.Bucket{{Start: date("20261101").Midnight(loc)}})
 	for _, f := range voicetrends.Figures {
-		if b.Has(f) {
+		if sent(b, f) {
 			t.Errorf("figure %s invented from days that did not send it", f.Key())
 		}
 	}
@@ -157,4 +157,10 @@ func TestDeriveRollover(t *testing.T) {
 			t.Errorf("DeriveRollover(%v) = %s, want %s", c.periods, got, c.want)
 		}
 	}
+}
+
+// sent reports whether the API sent figure f in b.
+func sent(b voicetrends.Bucket, f voicetrends.Figure) bool {
+	_, ok := b.Get(f)
+	return ok
 }

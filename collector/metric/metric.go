@@ -5,8 +5,6 @@
 package metric
 
 import (
-	"sort"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
@@ -97,6 +95,19 @@ var (
 		"Duration of requests to the VoiceTrends API, by endpoint.", DurationLabels}
 )
 
+// The families of the configuration holder and of client_golang's version
+// collector, which the daemon registers beside the collector.
+var (
+	ConfigReloadSuccess = Family{"voicetrends_config_last_reload_successful",
+		"Whether the last configuration reload attempt was successful (1) or not (0).", nil}
+	ConfigReloadTimestamp = Family{"voicetrends_config_last_reload_success_timestamp_seconds",
+		"Timestamp of the last successful configuration reload.", nil}
+	// BuildInfo is made by client_golang's version collector, named after ExporterName.
+	BuildInfo = Family{ExporterName + "_build_info",
+		"A metric with a constant '1' value labeled by version, revision, branch, goversion from which " + ExporterName + " was built, and the goos and goarch for the build.",
+		[]string{"branch", "goarch", "goos", "goversion", "revision", "tags", "version"}}
+)
+
 // DurationBuckets are the API request duration histogram's buckets.
 var DurationBuckets = []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
@@ -110,12 +121,8 @@ func Families() []Family {
 	return out
 }
 
-// Names returns the sorted names of the collector's families.
-func Names() []string {
-	var names []string
-	for _, f := range Families() {
-		names = append(names, f.Name)
-	}
-	sort.Strings(names)
-	return names
+// Served lists every family the daemon serves of its own: the collector's,
+// the configuration holder's and the build info (not go_* and process_*).
+func Served() []Family {
+	return append(Families(), ConfigReloadSuccess, ConfigReloadTimestamp, BuildInfo)
 }

@@ -51,7 +51,7 @@ func TestFiguresConsistent(t *testing.T) {
 					b := sim.Bucket(acct.Login, phone, period, d)
 					c, tr, cm := get(b, voicetrends.Calls), get(b, voicetrends.Transfers), get(b, voicetrends.CallMinutes)
 					for _, f := range []voicetrends.Figure{voicetrends.Calls, voicetrends.CallMinutes, voicetrends.Transfers, voicetrends.TransferMinutes} {
-						if !b.Has(f) {
+						if !sent(b, f) {
 							t.Fatalf("%s %s %s %s: %s absent", acct.Login, phone, period, d, f.Key())
 						}
 					}
@@ -59,7 +59,7 @@ func TestFiguresConsistent(t *testing.T) {
 						t.Fatalf("%s %s %s %s: calls %v transfers %v", acct.Login, phone, period, d, c, tr)
 					}
 					if c == 0 {
-						if b.Has(voicetrends.TransferRate) || b.Has(voicetrends.AverageCallLength) {
+						if sent(b, voicetrends.TransferRate) || sent(b, voicetrends.AverageCallLength) {
 							t.Fatalf("%s %s %s %s: ratios present with no calls", acct.Login, phone, period, d)
 						}
 						continue
@@ -215,10 +215,10 @@ func TestAllIsSumOfNumbers(t *testing.T) {
 			}
 		}
 	}
-	if b := sim.Bucket("demo-support", "+442079460000", voicetrends.PeriodDay, date(2024, 8, 1)); b.Has(voicetrends.Calls) {
+	if b := sim.Bucket("demo-support", "+442079460000", voicetrends.PeriodDay, date(2024, 8, 1)); sent(b, voicetrends.Calls) {
 		t.Error("another account's number has figures")
 	}
-	if b := sim.Bucket("nobody", voicetrends.AllPhones, voicetrends.PeriodDay, date(2024, 8, 1)); b.Has(voicetrends.Calls) {
+	if b := sim.Bucket("nobody", voicetrends.AllPhones, voicetrends.PeriodDay, date(2024, 8, 1)); sent(b, voicetrends.Calls) {
 		t.Error("an unknown login has figures")
 	}
 }
@@ -241,8 +241,8 @@ func TestTodayGrowsThroughTheDay(t *testing.T) {
 		if got < prev {
 			t.Fatalf("at %v: calls fell from %v to %v", at, prev, got)
 		}
-		if at == 0 && (got != 0 || b.Has(voicetrends.TransferRate) || b.Has(voicetrends.AverageCallLength)) {
-			t.Fatalf("at midnight: %v calls, rate present %v", got, b.Has(voicetrends.TransferRate))
+		if at == 0 && (got != 0 || sent(b, voicetrends.TransferRate) || sent(b, voicetrends.AverageCallLength)) {
+			t.Fatalf("at midnight: %v calls, rate present %v", got, sent(b, voicetrends.TransferRate))
 		}
 		if at == 12*time.Hour && got <= prev {
 			t.Fatalf("no calls between 09:30 and 12:00 (%v)", got)
@@ -292,4 +292,10 @@ func BenchmarkYearOfDailyBuckets(b *testing.B) {
 	for b.Loop() {
 		sim.volumeBody(acct, q, sim.now(), Faults{})
 	}
+}
+
+// sent reports whether the simulator sent figure f in b.
+func sent(b voicetrends.Bucket, f voicetrends.Figure) bool {
+	_, ok := b.Get(f)
+	return ok
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,6 +13,7 @@ import (
 )
 
 func TestSimulatorCommandFaultFlags(t *testing.T) {
+	t.Parallel()
 	t.Run("bad flags exit before listening", func(t *testing.T) {
 		for _, c := range []struct {
 			flag, log string
@@ -22,9 +22,9 @@ func TestSimulatorCommandFaultFlags(t *testing.T) {
 			{"--fault.401-every=1m", "set both the period and the duration"},
 			{"--credential-uses=-1", "must not be negative"},
 		} {
-			_, logs := captureOutput(t)
+			e, _, logs := newEnv(t)
 			addr := promtest.FreePort(t)
-			if code := run([]string{"simulator", "--listen-address=" + addr, c.flag}, make(chan os.Signal, 1)); code != 1 {
+			if code := run([]string{"simulator", "--listen-address=" + addr, c.flag}, e); code != 1 {
 				t.Errorf("%s: exit %d, want 1", c.flag, code)
 			}
 			if !strings.Contains(logs.String(), c.log) {
@@ -34,14 +34,14 @@ func TestSimulatorCommandFaultFlags(t *testing.T) {
 		}
 	})
 	t.Run("switches reach the simulator", func(t *testing.T) {
-		captureOutput(t)
+		e, _, _ := newEnv(t)
 		addr := promtest.FreePort(t)
-		signals := make(chan os.Signal, 1)
+		signals := e.signals
 		done := make(chan int, 1)
 		// A 401 storm that never ends.
 		go func() {
 			done <- run([]string{"simulator", "--listen-address=" + addr, "--auth-limit=2", "--window=1h",
-				"--fault.401-every=1m", "--fault.401-for=1m"}, signals)
+				"--fault.401-every=1m", "--fault.401-for=1m"}, e)
 		}()
 		base := "http://" + addr
 		var resp *http.Response

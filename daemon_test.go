@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+)
+
+// TestServedFamiliesAreTheTable: every family the daemon serves of its own
+// (all but go_*, process_* and promhttp_*) is a row of the metric table with
+// the table's HELP, every row is served, and the README names each one.
+func TestServedFamiliesAreTheTable(t *testing.T) {
+	t.Parallel()
+	_, _, cfg := supportSetup(t)
+	d := startDaemon(t, "--config.file="+cfg)
+	m := d.waitTried("support", 1)
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := map[string]string{}
+	for _, f := range metric.Served() {
+		table[f.Name] = f.Help
+		if !strings.Contains(string(readme), "`"+f.Name+"`") {
+			t.Errorf("README.md does not name %s", f.Name)
+		}
+	}
+	var served []string
+	for name, fam := range m.families {
+		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "promhttp_") {
+			continue
+		}
+		served = append(served, name)
+		help, ok := table[name]
+		switch {
+		case !ok:
+			t.Errorf("the daemon serves %s, which the metric table lacks", name)
+		case fam.GetHelp() != help:
+			t.Errorf("%s: HELP %q, the table says %q", name, fam.GetHelp(), help)
+		}
+	}
+	// The figures of a target need a success; the rate-limit and request
+	// families need a response: with one good refresh, all are there.
+	if len(served) != len(table) {
+		sort.Strings(served)
+		t.Errorf("the daemon serves %d families of its own, the table has %d: %v", len(served), len(table), served)
+	}
+}
