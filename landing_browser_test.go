@@ -250,26 +250,8 @@ func TestStatusPageInChromium(t *testing.T) {
 	})
 	t.Run("failing", func(t *testing.T) {
 		t.Parallel()
-		api := newFakeAPI(t)
-		dir := testDir(t)
-		cfg := filepath.Join(dir, "voicetrends.yml")
-		writeFile(t, cfg, fmt.Sprintf(`base_url: %q
-accounts:
-  - name: support
-    tool: dev
-    login: acme-support
-    password_file: support.pw
-    phones: [ALL, "18005550101"]
-    periods: [day]
-  - name: ops
-    tool: insight
-    login: acme-ops
-    password_file: support.pw
-    periods: [day]
-`, api.url))
-		d := startDaemon(t, "--config.file="+cfg)
-		d.waitTried("support", 2)
-		d.waitTried("ops", 1)
+		// 18005550101 is +18005550101 of acme-support, written without its +.
+		d := startWithProblems(t, "18005550101")
 		p, img, figures := loadBetweenScrapes(t, d)
 		if len(find(p.root, byID("demo-banner"))) != 0 || showsBanner(img) {
 			t.Error("a demo banner on a real account's page")
