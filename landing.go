@@ -214,11 +214,14 @@ func landingHandler(exporter *collector.Exporter, telemetryPath string, demo boo
 	})
 }
 
+// pageFigures are the figures the page shows, by the template's names.
+var pageFigures = map[string]voicetrends.Figure{"calls": voicetrends.Calls, "transfers": voicetrends.Transfers, "rate": voicetrends.TransferRate}
+
 // figure formats one of a day bucket's figures for the page: a count, or
 // the transfer rate in percent with VoiceTrends' one decimal; "–" when the
 // exporter holds no such figure.
 func figure(b *voicetrends.Bucket, which string) string {
-	f := map[string]voicetrends.Figure{"calls": voicetrends.Calls, "transfers": voicetrends.Transfers, "rate": voicetrends.TransferRate}[which]
+	f := pageFigures[which]
 	if b == nil {
 		return "–"
 	}
