@@ -111,7 +111,7 @@ th.day { text-align: center; }
 <tr id="account-{{.Name}}">
 <td class="name">{{.Name}}</td>
 {{- if .Up}}<td class="state up">up</td>{{else if .Tried}}<td class="state down">down</td>{{else}}<td class="state starting">starting</td>{{end}}
-<td class="budget">{{.Spent}} of {{.Budget}} <small>(window ends {{utc .WindowEnd}})</small></td>
+<td class="budget">{{.Spent}} of {{.Budget}} <small>(window ends {{utc .WindowEnd}})</small>{{if .LoginDeferred}}<br><small class="deferred">logins deferred until {{utc .LoginDeferredUntil}}: {{.LoginDeferred}}</small>{{end}}</td>
 <td class="interval">every {{dur .Plan.Interval}}{{if .Plan.Stretched}} <span class="stretched">(stretched from {{dur .Plan.RefreshInterval}} by the budget)</span>{{end}}</td>
 <td class="failing">{{len .Failing}} of {{.Plan.Targets}}</td>
 <td class="last-error">{{if .Timezone}}<span class="error">wrong timezone: {{.Timezone}}</span>{{else if .LastError}}<span class="error">{{.LastError}}</span> ({{age $.Now .LastErrorAt}}){{else}}<span class="none">none</span>{{end}}</td>
@@ -159,7 +159,7 @@ th.day { text-align: center; }
 <td class="phone">{{.Phone}}</td>
 <td class="period">{{.Period}}</td>
 <td class="success">{{age $.Now .LastSuccess}}</td>
-<td class="next">{{until $.Now .NextRefresh}}</td>
+<td class="next">{{until $.Now .NextRefresh}}{{if .Retry}}, a retry{{end}}</td>
 </tr>
 {{- end}}
 </tbody>

@@ -175,7 +175,7 @@ func checkNumbers(t *testing.T, p page, figures map[string]string, account strin
 }
 
 var (
-	nextRefresh = regexp.MustCompile(`^(due now|in (\d+[hms])+ \(\d\d:\d\d:\d\d UTC\))$`)
+	nextRefresh = regexp.MustCompile(`^(due now|in (\d+[hms])+ \(\d\d:\d\d:\d\d UTC\))(, a retry)?$`)
 	fetchedAgo  = regexp.MustCompile(`^fetched (\d+[hms])+ ago$`)
 )
 

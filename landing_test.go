@@ -320,3 +320,20 @@ func TestLandingPageShowsWrongTimezone(t *testing.T) {
 		t.Errorf("the log does not say the timezone is wrong:\n%s", d.logs)
 	}
 }
+
+// Logins the exporter defers to pace itself show beside the budget, and
+// the account stays up.
+func TestLandingPageShowsDeferredLogins(t *testing.T) {
+	now := time.Date(2026, 3, 8, 6, 59, 30, 0, time.UTC)
+	st := collector.AccountStatus{Name: "ops", Up: true, Tried: true, Spent: 40, Budget: 100, WindowEnd: now.Add(30 * time.Second),
+		LoginDeferred: "12 of 15 logins spent by this client's count in its 15m window", LoginDeferredUntil: now.Add(30 * time.Second),
+		Plan: collector.Plan{Targets: 3, RefreshInterval: 5 * time.Minute, Interval: 5 * time.Minute}}
+	var buf bytes.Buffer
+	if err := renderLanding(&buf, landingData{TelemetryPath: "/metrics", Now: now, Accounts: []collector.AccountStatus{st}}); err != nil {
+		t.Fatal(err)
+	}
+	row := parsePage(t, buf.String()).accountRow(t, "ops")
+	if row["state"] != "up" || !strings.Contains(row["budget"], "logins deferred until 07:00:00 UTC: 12 of 15 logins spent") {
+		t.Errorf("state %q, budget %q: want up, and the deferral beside the budget", row["state"], row["budget"])
+	}
+}

@@ -89,7 +89,7 @@ func (p *Plan) Fetch(ctx context.Context, opts FetchOptions) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		cc.Now, cc.Limiter = opts.Clock.Now, b
+		cc.Now, cc.Limiter, cc.APIClock = opts.Clock.Now, b, b.APIClock()
 		client, err := voicetrends.New(cc)
 		if err != nil {
 			return nil, fmt.Errorf("account %q: %w", a.Account.Name, err)

@@ -309,6 +309,7 @@ func failFirst(n int64, code int, now func() time.Time) func(http.Handler) http.
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.Contains(r.URL.Path, "/volume/") && seen.Add(1) <= n {
 				_, end := voicetrends.AlignedWindow(now(), 15*time.Minute)
+				w.Header().Set("Date", now().UTC().Format(http.TimeFormat)) // the stand-in's clock, as the simulator's
 				w.Header().Set("X-RateLimit-Limit", "150")
 				w.Header().Set("X-RateLimit-Remaining", "0")
 				w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(end.Unix(), 10))

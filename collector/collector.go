@@ -29,19 +29,20 @@ const haltTimeout = 10 * time.Second
 // Options configure an Exporter.
 type Options struct {
 	Logger log.Logger
-	// Clock drives polling and budgets; nil is the wall clock.
+	// Clock drives polling, budgets and the scrape's withdrawal of figures
+	// past max_data_age; nil is the wall clock.
 	Clock clock.Clock
-	// Now is the scrape's clock, for withdrawing figures past max_data_age;
-	// nil is Clock.Now.
-	Now func() time.Time
+	// Timeout bounds each API request, body included; zero is
+	// voicetrends.DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Exporter polls every configured account and serves the figures as a
 // prometheus.Collector. Apply reconciles it with a (re)loaded configuration.
 type Exporter struct {
-	logger log.Logger
-	clock  clock.Clock
-	now    func() time.Time
+	logger  log.Logger
+	clock   clock.Clock
+	timeout time.Duration
 
 	mu       sync.Mutex // serialises Apply, Start and Shutdown
 	started  bool       // Start was called: Apply starts pollers at once
@@ -82,15 +83,12 @@ type clientIdentity struct {
 
 // New returns an Exporter with no accounts.
 func New(opts Options) *Exporter {
-	e := &Exporter{logger: opts.Logger, clock: opts.Clock, now: opts.Now}
+	e := &Exporter{logger: opts.Logger, clock: opts.Clock, timeout: opts.Timeout}
 	if e.logger == nil {
 		e.logger = log.NewNopLogger()
 	}
 	if e.clock == nil {
 		e.clock = clock.Real{}
-	}
-	if e.now == nil {
-		e.now = e.clock.Now
 	}
 	empty := map[string]*account{}
 	e.accounts.Store(&empty)
@@ -175,7 +173,8 @@ func (e *Exporter) newClient(cfg *config.Config, ac config.Account, a *account) 
 		next = http.DefaultTransport
 	}
 	cc.HTTPClient.Transport = gateTransport{a.gate, next}
-	cc.Now, cc.Observer, cc.Limiter = e.clock.Now, a.instr, gatedBudget{a.gate, a.budget}
+	cc.Now, cc.Observer, cc.Limiter, cc.APIClock = e.clock.Now, a.instr, gatedBudget{a.gate, a.budget}, a.budget.APIClock()
+	cc.Timeout = e.timeout
 	return voicetrends.New(cc)
 }
 
@@ -287,7 +286,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	now := e.now()
+	now := e.clock.Now()
 	for _, name := range names {
 		a := accounts[name]
 		a.instr.collect(ch)
@@ -307,6 +306,7 @@ func boolValue(b bool) float64 {
 // collect emits the snapshot's metrics as seen at now.
 func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(s.up), s.name)
+	ch <- prometheus.MustNewConstMetric(loginDeferredDesc, prometheus.GaugeValue, boolValue(s.loginDeferred != ""), s.name)
 	ch <- prometheus.MustNewConstMetric(zoneMismatchDesc, prometheus.GaugeValue, boolValue(s.zoneErr != nil), s.name)
 	ch <- prometheus.MustNewConstMetric(budgetDesc, prometheus.GaugeValue, float64(s.perWindow), s.name)
 	ch <- prometheus.MustNewConstMetric(intervalDesc, prometheus.GaugeValue, s.interval.Seconds(), s.name)

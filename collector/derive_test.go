@@ -384,7 +384,8 @@ func TestStretchedIntervalWarningHintsAtDerivePeriods(t *testing.T) {
 	}
 }
 
-// A week request that keeps failing is retried every interval and logged once.
+// A week request that keeps failing is retried 30 s later, then less and
+// less often until every interval, and logged once.
 func TestWeekLearningFailureLoggedOnce(t *testing.T) {
 	start := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
 	h := newHarness(t, start, simulator.Options{Seed: 1}, "    phones: [ALL]\n    derive_periods: true\n")
@@ -399,6 +400,9 @@ func TestWeekLearningFailureLoggedOnce(t *testing.T) {
 		asked += h.sim.Stats(testLogin).DataRequests - before
 		if h.poller.weekStart != nil {
 			t.Fatal("a week start learned from failures")
+		}
+		if want := h.clock.Now().Add(retryAfter(i+1, h.poller.interval)); !h.poller.weekNext.Equal(want) {
+			t.Errorf("after failure %d the week is asked for again at %s, want %s", i+1, h.poller.weekNext.Format(time.TimeOnly), want.Format(time.TimeOnly))
 		}
 	}
 	if asked < 3 {

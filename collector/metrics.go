@@ -30,6 +30,7 @@ var figureMetrics = func() []figureMetric {
 var (
 	periodStartDesc    = metric.PeriodStart.Desc()
 	upDesc             = metric.Up.Desc()
+	loginDeferredDesc  = metric.LoginDeferred.Desc()
 	refreshSuccessDesc = metric.LastRefreshSuccess.Desc()
 	lastSuccessDesc    = metric.LastSuccess.Desc()
 	zoneMismatchDesc   = metric.TimezoneMismatch.Desc()
@@ -50,7 +51,7 @@ var (
 
 // descs lists every descriptor the collector emits.
 func descs() []*prometheus.Desc {
-	out := []*prometheus.Desc{periodStartDesc, upDesc, zoneMismatchDesc, refreshSuccessDesc, lastSuccessDesc, budgetDesc, intervalDesc, limitDesc, remainingDesc, resetDesc}
+	out := []*prometheus.Desc{periodStartDesc, upDesc, loginDeferredDesc, zoneMismatchDesc, refreshSuccessDesc, lastSuccessDesc, budgetDesc, intervalDesc, limitDesc, remainingDesc, resetDesc}
 	for _, f := range figureMetrics {
 		out = append(out, f.desc)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
+	"golang.org/x/time/rate"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/budget"
 	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
@@ -29,6 +30,7 @@ type poller struct {
 	targets  []target
 	plan     Plan
 	interval time.Duration // plan.Interval
+	retries  retryPacer
 	up       bool
 	tried    bool  // a refresh has finished, well or not
 	zoneErr  error // the latest answer's buckets were not midnights in the configured zone
@@ -44,8 +46,14 @@ type poller struct {
 	weekNext time.Time
 	// weekErr is why the latest week request taught nothing, for logging once per change.
 	weekErr string
+	// weekFailures counts the week requests in a row that taught nothing.
+	weekFailures int
 	// holdReason is why the budget holds requests, for logging once per hold.
 	holdReason string
+	// loginDeferred is why the client paces its logins, until
+	// loginDeferredUntil; "" while it does not.
+	loginDeferred      string
+	loginDeferredUntil time.Time
 }
 
 // newPoller builds a poller for cfg, keeping the state of targets that
@@ -57,6 +65,7 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 		p.up, p.tried = prev.up, prev.tried
 		p.lastError, p.lastErrorAt = prev.lastError, prev.lastErrorAt
 		p.weekStart, p.weekNext = prev.weekStart, prev.weekNext
+		p.loginDeferred, p.loginDeferredUntil = prev.loginDeferred, prev.loginDeferredUntil
 		if prev.location.String() == cfg.Location.String() {
 			p.zoneErr = prev.zoneErr // a new timezone must show itself right first
 		} else {
@@ -85,6 +94,7 @@ func newPoller(cfg config.Account, fetcher voicetrends.VolumeFetcher, b *budget.
 	}
 	p.plan = PlanFor(cfg)
 	p.interval = p.plan.Interval
+	p.retries = newRetryPacer(cfg.RequestsPerWindow, time.Duration(cfg.Window))
 	p.publish()
 	return p
 }
@@ -107,6 +117,9 @@ func (p *poller) publish() {
 		lastErrorAt: p.lastErrorAt,
 		weekStart:   p.weekStart,
 		weekNext:    p.weekNext,
+
+		loginDeferred:      p.loginDeferred,
+		loginDeferredUntil: p.loginDeferredUntil,
 	})
 }
 
@@ -127,7 +140,9 @@ func (p *poller) run(r *gateRun) {
 }
 
 // step refreshes the most overdue target if the budget allows, and returns
-// how long to wait before the next step otherwise.
+// how long to wait before the next step otherwise. Targets whose turn it is
+// go least recently refreshed first; a retry of a failed target goes before
+// those whose turn came after it fell due, within the retries' share.
 func (p *poller) step(ctx context.Context) time.Duration {
 	now := p.clock.Now()
 	if learnsWeekStart(p.cfg) && !now.Before(p.weekNext) {
@@ -139,28 +154,50 @@ func (p *poller) step(ctx context.Context) time.Duration {
 		p.publish()
 		return 0
 	}
-	next := -1
-	var earliest time.Time
+	turn, retry := -1, -1
+	var turnDue, retryDue, earliest time.Time
 	for i := range p.targets {
 		t := &p.targets[i]
-		due := t.due(p.interval)
-		if due.After(now) {
+		due, isRetry := t.next(p.interval)
+		switch {
+		case due.After(now):
 			if earliest.IsZero() || due.Before(earliest) {
 				earliest = due
 			}
-			continue
-		}
-		if next < 0 || t.lastAttempt.Before(p.targets[next].lastAttempt) {
-			next = i
+		case isRetry:
+			if retry < 0 || due.Before(retryDue) {
+				retry, retryDue = i, due
+			}
+		case turn < 0 || t.lastAttempt.Before(p.targets[turn].lastAttempt):
+			turn, turnDue = i, due
 		}
 	}
-	if next < 0 {
+	if turn < 0 && retry < 0 {
 		return earliest.Sub(now)
 	}
 	if d := p.budgetDelay(); d > 0 {
 		return d
 	}
-	wait := p.refresh(ctx, &p.targets[next])
+	next := turn
+	var reserved *rate.Reservation
+	if retry >= 0 && (turn < 0 || retryDue.Before(turnDue)) {
+		res, d := p.retries.take(now)
+		switch {
+		case res != nil:
+			next, reserved = retry, res
+		case turn < 0: // the retries' share is spent: wait for it, or for a turn
+			if !earliest.IsZero() {
+				d = min(d, earliest.Sub(now))
+			}
+			return d
+		}
+	}
+	t := &p.targets[next]
+	before := t.lastAttempt
+	wait := p.refresh(ctx, t)
+	if reserved != nil && t.lastAttempt.Equal(before) {
+		reserved.CancelAt(now) // held back without a request: the share is not spent
+	}
 	p.publish()
 	return wait
 }
@@ -173,7 +210,7 @@ func (p *poller) budgetDelay() time.Duration {
 	switch {
 	case d <= 0:
 		p.holdReason = ""
-	case why != budget.Spreading && why != p.holdReason:
+	case !budget.Routine(why) && why != p.holdReason:
 		level.Info(p.logger).Log("msg", "the budget holds the next request", "reason", why, "for", d.Round(time.Second))
 		p.holdReason = why
 	}
@@ -199,6 +236,13 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	if err != nil && (ctx.Err() != nil || isClosed(err)) {
 		return 0 // stopping: an aborted or refused request says nothing about the API
 	}
+	if d := pacedLogin(err); d != nil {
+		// The client paces its logins: the API has not failed, so up and
+		// the last error stay as they were, and the target keeps its turn.
+		p.setLoginDeferred(d)
+		return max(d.Until.Sub(p.clock.Now()), time.Millisecond)
+	}
+	p.setLoginDeferred(nil)
 	p.tried = true
 	t.cache = new(scrapeCache) // the target changes below
 	if err != nil {
@@ -228,9 +272,13 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 		p.logState(t, err)
 		return max(until.Sub(p.clock.Now()), time.Millisecond)
 	}
-	t.attempted, t.lastAttempt = true, now
+	failures := t.failures
+	t.attempted, t.lastAttempt, t.failures = true, now, 0
 	if err != nil {
 		t.lastOK, t.lastError = false, p.lastError
+		if retryable(err) {
+			t.failures = failures + 1 // tried again soon; a success or a 400 resets it
+		}
 		p.logState(t, err)
 		return 0
 	}
@@ -264,6 +312,32 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	t.nextRollover = calendar.NextRollover(t.period, now, loc, weekStart)
 	p.logState(t, nil)
 	return 0
+}
+
+// pacedLogin returns the login deferral in err when the client paces its
+// logins, or nil.
+func pacedLogin(err error) *voicetrends.LoginDeferredError {
+	var d *voicetrends.LoginDeferredError
+	if errors.As(err, &d) && d.Paced {
+		return d
+	}
+	return nil
+}
+
+// setLoginDeferred records whether the client paces its logins (d, or nil
+// after any other outcome), logging each change once.
+func (p *poller) setLoginDeferred(d *voicetrends.LoginDeferredError) {
+	switch {
+	case d != nil && p.loginDeferred == "":
+		level.Info(p.logger).Log("msg", "logins deferred to stay inside the account's login budget; the figures wait", "until", d.Until, "reason", d.Reason)
+	case d == nil && p.loginDeferred != "":
+		level.Info(p.logger).Log("msg", "logins resumed")
+	}
+	if d == nil {
+		p.loginDeferred, p.loginDeferredUntil = "", time.Time{}
+		return
+	}
+	p.loginDeferred, p.loginDeferredUntil = d.Reason, d.Until
 }
 
 // setUnreachable marks the targets never tried as failing (on) or as
@@ -317,8 +391,10 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 		}
 	}
 	if !ok {
-		// Retry after an interval; the other periods are served meanwhile.
-		p.weekNext = now.Add(p.interval)
+		// Retry soon, backing off to the interval, as a failed target; the
+		// other periods are served meanwhile.
+		p.weekFailures++
+		p.weekNext = now.Add(retryAfter(p.weekFailures, p.interval))
 		why := "no week bucket"
 		if err != nil {
 			why = errorClass(err)
@@ -329,7 +405,7 @@ func (p *poller) learnWeekStart(ctx context.Context) {
 		p.weekErr = why
 		return
 	}
-	p.weekNext, p.weekErr = voicetrends.PeriodDay.Next(today).Midnight(loc), ""
+	p.weekNext, p.weekErr, p.weekFailures = voicetrends.PeriodDay.Next(today).Midnight(loc), "", 0
 	if p.weekStart != nil && *p.weekStart == wd {
 		return
 	}

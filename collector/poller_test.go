@@ -340,3 +340,45 @@ func TestBudgetHoldLoggedOnce(t *testing.T) {
 		t.Errorf("the routine spread was logged:\n%s", text)
 	}
 }
+
+// The API counts its windows by its own clock, which may run seconds ahead
+// of the exporter's or behind it, and each request takes a while to reach
+// it: no window of the API's clock gets more than requests_per_window, and
+// every one gets at least 90% of it (at 150 the API's reserve of 8 caps it
+// at 142).
+func TestBudgetFollowsTheAPIClock(t *testing.T) {
+	const window = 15 * time.Minute
+	// Requests go at 0.9 s past a second: with a round trip, the last of a
+	// window reaches the API after the edge.
+	start := time.Date(2026, 11, 26, 14, 2, 59, 900_000_000, time.UTC)
+	for _, nw := range []network{
+		{skew: -4 * time.Second}, // where resuming 4 s early cost a window after every hold
+		{skew: 4 * time.Second, rtt: 300 * time.Millisecond}, {skew: -4 * time.Second, rtt: 300 * time.Millisecond},
+		{rtt: 300 * time.Millisecond},
+	} {
+		for _, perWindow := range []int{100, 150} {
+			name := fmt.Sprintf("API clock %s, round trip %s, %d per window", nw.skew, nw.rtt, perWindow)
+			t.Run(name, func(t *testing.T) {
+				// 7 targets every second want far more than the budget.
+				h := newHarnessOn(t, start, simulator.Options{Seed: 3}, manyTargets+fmt.Sprintf("    periods: [day]\n    requests_per_window: %d\n    refresh_interval: 1s\n    max_data_age: 1h\n", perWindow), nw)
+				first, _ := voicetrends.AlignedWindow(start.Add(nw.skew), window)
+				first = first.Add(window) // the first whole window of the API's clock
+				const windows = 3
+				h.runUntil(first.Add(windows * window).Add(-nw.skew))
+				st := h.sim.Stats(testLogin)
+				if st.DataRateLimited != 0 {
+					t.Errorf("%d requests answered 429", st.DataRateLimited)
+				}
+				var got []int
+				for w := first; w.Before(first.Add(windows * window)); w = w.Add(window) {
+					n := st.DataServed[w]
+					got = append(got, n)
+					if n > perWindow || float64(n) < 0.9*float64(perWindow) {
+						t.Errorf("the API's window %s got %d of the exporter's requests, want at most %d and at least 90%% of it", w.Format(time.TimeOnly), n, perWindow)
+					}
+				}
+				t.Logf("per window of the API's clock: %v", got)
+			})
+		}
+	}
+}

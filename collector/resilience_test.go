@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +155,51 @@ func TestUnreachableTargetsShowAsFailing(t *testing.T) {
 	}
 	if st := h.sim.Stats(testLogin); st.AuthRequests != 3 {
 		t.Errorf("%d logins with a wrong password in 30 s, want 3 (at 0, 5 and 15 s)", st.AuthRequests)
+	}
+}
+
+// Credentials that expire after each request need 10 re-logins per window,
+// more than the 7 the exporter spends on them: it defers the rest to the
+// next window. That is the exporter pacing itself while the API answers:
+// voicetrends_up stays 1 throughout, and the deferral shows in
+// voicetrends_login_deferred and the account's status.
+func TestPacedLoginsKeepUp(t *testing.T) {
+	const win = 10 * time.Second
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	h := newHarness(t, start, simulator.Options{Seed: 3, Window: win, CredentialUses: 1},
+		manyTargets+"    requests_per_window: 20\n    window: 10s\n    refresh_interval: 1s\n    max_data_age: 1m\n")
+	deferred, resumed := 0, 0
+	for i := 0; h.clock.Now().Before(start.Add(time.Minute)); i++ {
+		if wait := h.poller.step(context.Background()); wait > 0 {
+			h.clock.Advance(wait)
+		}
+		if !h.poller.tried {
+			continue
+		}
+		at := h.clock.Now().Format(time.TimeOnly)
+		if up := h.series("voicetrends_up")["account=acme"]; up != 1 {
+			t.Fatalf("step %d at %s: voicetrends_up = %v while logins are paced, want 1 (%s)", i, at, up, h.poller.lastError)
+		}
+		st := h.exporter.Status()[0]
+		switch h.series("voicetrends_login_deferred")["account=acme"] {
+		case 1:
+			deferred++
+			if !strings.Contains(st.LoginDeferred, "logins spent") || !st.LoginDeferredUntil.After(h.clock.Now().Add(-time.Second)) {
+				t.Errorf("step %d at %s: status says %q until %s, want the deferral and its end", i, at, st.LoginDeferred, st.LoginDeferredUntil)
+			}
+		case 0:
+			if deferred > 0 {
+				resumed++
+			}
+			if st.LoginDeferred != "" {
+				t.Errorf("step %d at %s: status says logins are deferred (%q), the metric says not", i, at, st.LoginDeferred)
+			}
+		}
+	}
+	if deferred == 0 || resumed == 0 {
+		t.Errorf("%d steps with logins deferred, %d after they resumed: the test proves nothing", deferred, resumed)
+	}
+	if st := h.sim.Stats(testLogin); st.AuthRateLimited != 0 || st.DataRateLimited != 0 {
+		t.Errorf("%d logins and %d data requests answered 429", st.AuthRateLimited, st.DataRateLimited)
 	}
 }

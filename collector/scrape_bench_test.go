@@ -18,6 +18,7 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
 	"github.com/voicetrends/voicetrends_exporter/collector/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 var benchNow = time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
@@ -47,7 +48,7 @@ func snapshotExporter(numbers int) *Exporter {
 	}
 	a := &account{instr: newInstrumentation("acme")}
 	a.snapshot.Store(snap)
-	e := New(Options{Now: func() time.Time { return benchNow }})
+	e := New(Options{Clock: clock.NewManual(benchNow)})
 	accounts := map[string]*account{"acme": a}
 	e.accounts.Store(&accounts)
 	return e

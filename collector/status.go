@@ -24,6 +24,11 @@ type AccountStatus struct {
 	// buckets (the figures are withheld); "" when it fits.
 	Timezone string
 
+	// LoginDeferred says why the exporter holds its logins back to stay
+	// inside the login budget, until LoginDeferredUntil; "" when it does not.
+	LoginDeferred      string
+	LoginDeferredUntil time.Time
+
 	Spent     int       // data requests spent in the current window
 	Budget    int       // requests_per_window
 	WindowEnd time.Time // when the current window ends
@@ -52,8 +57,10 @@ type TargetStatus struct {
 	LastAttempt time.Time // when it was last tried (failed, for a failing one)
 	LastSuccess time.Time // zero: it never succeeded
 	// NextRefresh is when the target is next due, the budget allowing;
-	// zero until its first attempt, which is due at once.
+	// zero until its first attempt, which is due at once. Retry says it
+	// is a failure's retry, before the target's turn.
 	NextRefresh time.Time
+	Retry       bool
 }
 
 // NumberStatus is what the exporter holds of one number's day figures.
@@ -79,9 +86,10 @@ func (e *Exporter) Status() []AccountStatus {
 		}
 		st.Spent, st.Budget, st.WindowEnd = a.budget.Spent()
 		if s := a.snapshot.Load(); s != nil {
-			s.describe(&st, e.now())
+			s.describe(&st, e.clock.Now())
 			st.Up, st.Tried = s.up, s.tried
 			st.LastError, st.LastErrorAt = s.lastError, s.lastErrorAt
+			st.LoginDeferred, st.LoginDeferredUntil = s.loginDeferred, s.loginDeferredUntil
 			if s.zoneErr != nil {
 				st.Timezone = s.zoneErr.Error()
 			}
@@ -113,9 +121,10 @@ func (s *accountSnapshot) describe(st *AccountStatus, now time.Time) {
 	days := map[string]NumberStatus{}
 	for i := range s.targets {
 		t := &s.targets[i]
+		next, retry := t.next(s.interval)
 		st.Targets = append(st.Targets, TargetStatus{
 			Phone: t.phone, Period: t.periodLabel(), LastError: t.lastError,
-			LastAttempt: t.lastAttempt, LastSuccess: t.lastSuccess, NextRefresh: t.due(s.interval),
+			LastAttempt: t.lastAttempt, LastSuccess: t.lastSuccess, NextRefresh: next, Retry: retry,
 		})
 		switch {
 		case t.lastSuccess.IsZero():
@@ -153,4 +162,4 @@ func hint404(err error) error {
 }
 
 // Now is the exporter's time, the one its snapshots' instants are on.
-func (e *Exporter) Now() time.Time { return e.now() }
+func (e *Exporter) Now() time.Time { return e.clock.Now() }

@@ -23,6 +23,7 @@ type target struct {
 	attempted    bool
 	unreachable  bool // not attempted yet, but the account cannot reach the API: shown as failing
 	lastAttempt  time.Time
+	failures     int // attempts in a row that failed in a way worth retrying (see retryable)
 	lastOK       bool
 	lastSuccess  time.Time
 	lastErr      string                 // the error's class, for logging once per change
@@ -48,7 +49,21 @@ func (k targetKey) periodLabel() string {
 	return string(k.period)
 }
 
-// due returns when the target next wants a refresh.
+// next returns when the target next wants a refresh, and whether that is a
+// retry of a failure, before its turn.
+func (t *target) next(interval time.Duration) (time.Time, bool) {
+	turn := t.due(interval)
+	if !t.attempted || t.failures == 0 {
+		return turn, false
+	}
+	if retry := t.lastAttempt.Add(retryAfter(t.failures, interval)); retry.Before(turn) {
+		return retry, true
+	}
+	return turn, false
+}
+
+// due returns when the target's turn comes: an interval after its latest
+// attempt, or its period's rollover.
 func (t *target) due(interval time.Duration) time.Time {
 	if !t.attempted {
 		return time.Time{}
@@ -77,4 +92,7 @@ type accountSnapshot struct {
 
 	lastError   string // the account's latest refresh error, scrubbed
 	lastErrorAt time.Time
+
+	loginDeferred      string // why the client paces its logins; "" while it does not
+	loginDeferredUntil time.Time
 }

@@ -335,17 +335,7 @@ func (a *Account) validatePhones() *fieldError {
 	if len(a.Phones) == 0 {
 		a.Phones = []string{voicetrends.AllPhones}
 	}
-	phones := map[string]bool{}
-	for i, p := range a.Phones {
-		if err := voicetrends.ValidatePhone(p); err != nil {
-			return fieldErr(fmt.Sprintf("phones[%d]", i), "%v", err)
-		}
-		if phones[p] {
-			return fieldErr(fmt.Sprintf("phones[%d]", i), "%q is listed twice: list each number once", p)
-		}
-		phones[p] = true
-	}
-	return nil
+	return checkEach("phones", "number", a.Phones, voicetrends.ValidatePhone)
 }
 
 // validatePeriods checks each period once; none means all three.
@@ -353,15 +343,24 @@ func (a *Account) validatePeriods() *fieldError {
 	if len(a.Periods) == 0 {
 		a.Periods = append([]voicetrends.Period(nil), voicetrends.Periods...)
 	}
-	periods := map[voicetrends.Period]bool{}
-	for i, p := range a.Periods {
-		if _, err := voicetrends.ParsePeriod(string(p)); err != nil {
-			return fieldErr(fmt.Sprintf("periods[%d]", i), "%v", err)
+	return checkEach("periods", "period", a.Periods, func(p voicetrends.Period) error {
+		_, err := voicetrends.ParsePeriod(string(p))
+		return err
+	})
+}
+
+// checkEach checks every item of the list key with check, and that none is
+// listed twice.
+func checkEach[T ~string](key, what string, items []T, check func(T) error) *fieldError {
+	seen := map[T]bool{}
+	for i, v := range items {
+		if err := check(v); err != nil {
+			return fieldErr(fmt.Sprintf("%s[%d]", key, i), "%v", err)
 		}
-		if periods[p] {
-			return fieldErr(fmt.Sprintf("periods[%d]", i), "%q is listed twice: list each period once", p)
+		if seen[v] {
+			return fieldErr(fmt.Sprintf("%s[%d]", key, i), "%q is listed twice: list each %s once", v, what)
 		}
-		periods[p] = true
+		seen[v] = true
 	}
 	return nil
 }

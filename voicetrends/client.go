@@ -90,6 +90,7 @@ type Config struct {
 	Now        func() time.Time // the clock for credential age, login windows and backoff; default time.Now
 	Observer   Observer         // optional: told of every exchange
 	Limiter    DataLimiter      // optional: Wait before every data request, retries included; Observe after each
+	APIClock   *APIClock        // optional: learns the API's clock from every answer of the API, logins included
 	AuthLimit  int              // the API's logins per AuthWindow, of which a fifth is left to the account's other clients; default DefaultAuthLimit
 	AuthWindow time.Duration    // the window logins are counted in (the account's window); default DefaultAuthWindow, aligned to multiples of itself since the Unix epoch
 	// Location is the account's time zone: bucket starts are returned in it.
@@ -503,6 +504,7 @@ func (c *Client) loginAllowedLocked(now time.Time, force bool) error {
 			Until:  n.until,
 			Reason: fmt.Sprintf("%d of %d logins spent by %s; %s", n.used, n.limit, n.whose, why),
 			Last:   c.lastErr,
+			Paced:  true,
 		}
 		if c.refusedErr != nil {
 			deferred.Last = c.refusedErr
@@ -641,6 +643,7 @@ func (c *Client) exchange(req *http.Request, endpoint string, basic *credentials
 		}
 	}()
 
+	sent := c.cfg.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
@@ -648,6 +651,9 @@ func (c *Client) exchange(req *http.Request, endpoint string, basic *credentials
 	defer resp.Body.Close()
 	code = resp.StatusCode
 	rl = ParseRateLimit(resp.Header)
+	if c.cfg.APIClock != nil && rl.Known() { // before after(): the limiter reads the reset by the API's clock
+		c.cfg.APIClock.Observe(sent, c.cfg.Now(), resp.Header)
+	}
 	if code != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		return &APIError{Endpoint: endpoint, StatusCode: code, Message: Scrub(errorMessage(body), secrets...), RateLimit: rl}

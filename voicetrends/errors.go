@@ -116,17 +116,19 @@ func IsRateLimited(err error) (reset time.Time, ok bool) {
 }
 
 // IsAccountProblem reports whether err says the exporter cannot talk to
-// the API for the account as a whole: a failed or deferred login, refused
-// credentials, no (whole) response, or a server error. The rest are
-// problems of one request, such as a 400 for a phone the account does not
-// own or a body that does not decode; a 429 is neither, as the API
-// answered and only asked to wait.
+// the API for the account as a whole: a failed login or one deferred after
+// failures, refused credentials, no (whole) response, or a server error.
+// The rest are problems of one request, such as a 400 for a phone the
+// account does not own or a body that does not decode; a 429 is neither,
+// as the API answered and only asked to wait, nor is a login the client
+// paces (LoginDeferredError.Paced).
 func IsAccountProblem(err error) bool {
 	if err == nil {
 		return false
 	}
-	if _, deferred := NextLogin(err); deferred {
-		return true
+	var deferred *LoginDeferredError
+	if errors.As(err, &deferred) {
+		return !deferred.Paced
 	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
@@ -149,6 +151,9 @@ type LoginDeferredError struct {
 	Until  time.Time // the earliest time the next login may be tried
 	Reason string    // why, for people
 	Last   error     // the last login error; nil when there was none
+	// Paced is set when the logins the client may spend are spent: the
+	// client paces itself, the API has not failed.
+	Paced bool
 }
 
 // Error names when the next login may happen and the last login error.

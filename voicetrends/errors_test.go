@@ -128,6 +128,7 @@ func TestIsAccountProblem(t *testing.T) {
 		{"login refused", &APIError{Endpoint: EndpointAuth, StatusCode: 401}, true},
 		{"login rate limited", &APIError{Endpoint: EndpointAuth, StatusCode: 429}, true},
 		{"login deferred", fmt.Errorf("x: %w", &LoginDeferredError{Until: time.Now()}), true},
+		{"login paced", fmt.Errorf("x: after 401: %w", &LoginDeferredError{Until: time.Now(), Paced: true}), false},
 		{"no response", fmt.Errorf("x: %w", &url.Error{Op: "Get", URL: "http://x", Err: errors.New("connection refused")}), true},
 		{"cut short", fmt.Errorf("reading volume body: %w", io.ErrUnexpectedEOF), true},
 		{"timeout", fmt.Errorf("x: %w", context.DeadlineExceeded), true},

@@ -77,6 +77,8 @@ var (
 		"1 when the target's latest refresh succeeded, 0 when it failed.", TargetLabels}
 	LastSuccess = Family{"voicetrends_last_success_timestamp_seconds",
 		"When the target's figures were last refreshed successfully, as a Unix timestamp.", TargetLabels}
+	LoginDeferred = Family{"voicetrends_login_deferred",
+		"1 while the exporter holds its logins back to stay inside the account's login budget (its own pacing, not a failure of the API: voicetrends_up stays 1 while the API answers), 0 otherwise.", AccountLabel}
 	TimezoneMismatch = Family{"voicetrends_timezone_mismatch",
 		"1 when the API's buckets do not start at midnight in the account's configured timezone: the figures are withheld until timezone is set to the account's zone in VoiceTrends.", AccountLabel}
 	BudgetRequests = Family{"voicetrends_budget_requests_per_window",
@@ -113,7 +115,7 @@ var DurationBuckets = []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
 // Families lists every family of the collector.
 func Families() []Family {
-	out := []Family{PeriodStart, Up, TimezoneMismatch, LastRefreshSuccess, LastSuccess, BudgetRequests, RefreshInterval,
+	out := []Family{PeriodStart, Up, LoginDeferred, TimezoneMismatch, LastRefreshSuccess, LastSuccess, BudgetRequests, RefreshInterval,
 		RateLimitLimit, RateLimitRemaining, RateLimitReset, APIRequests, APIRequestDuration}
 	for _, f := range Figures {
 		out = append(out, f.Family)

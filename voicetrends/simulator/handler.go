@@ -202,7 +202,7 @@ func (s *Simulator) serveVolume(w http.ResponseWriter, r *http.Request, rest str
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	if s.draw(seq, drawServerError) < f.ServerErrorRate {
+	if s.draw(seq, drawServerError) < f.ServerErrorRate || f.ServerErrorPhone != "" && q.phone == f.ServerErrorPhone {
 		s.mu.Lock()
 		st.ServerErrors++
 		s.mu.Unlock()
@@ -350,10 +350,13 @@ func windowIn[K comparable](m map[K]*window, key K, now time.Time, d time.Durati
 	return w
 }
 
-// writeHeaders sets the X-RateLimit-* headers of the window holding now.
+// writeHeaders sets the Date header from the simulator's clock, as an HTTP
+// server dates its answers by its own clock, and the X-RateLimit-* headers
+// of the window holding now.
 func (s *Simulator) writeHeaders(w http.ResponseWriter, limit, remaining int, now time.Time) {
 	_, end := voicetrends.AlignedWindow(now, s.opts.Window)
 	h := w.Header()
+	h.Set("Date", now.UTC().Format(http.TimeFormat))
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(end.Unix(), 10))

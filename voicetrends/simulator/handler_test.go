@@ -323,6 +323,16 @@ func TestFaults(t *testing.T) {
 				t.Errorf("%d %s %v", a.code, a.body, a.header)
 			}
 		}},
+		{"server errors for the phone asked", Faults{ServerErrorPhone: "+18005550100"}, func(t *testing.T, a answer) {
+			if a.code != 500 || a.errorText(t) != "unknown error" || a.header.Get("X-RateLimit-Remaining") != "149" {
+				t.Errorf("%d %s %v", a.code, a.body, a.header)
+			}
+		}},
+		{"no server errors for another phone", Faults{ServerErrorPhone: "+18005550101"}, func(t *testing.T, a answer) {
+			if a.code != 200 {
+				t.Errorf("%d %s", a.code, a.body)
+			}
+		}},
 		{"malformed", Faults{MalformedRate: 1}, func(t *testing.T, a answer) {
 			if _, err := voicetrends.DecodeVolume(strings.NewReader(string(a.body))); a.code != 200 || err == nil {
 				t.Errorf("%d, decode error %v: %s", a.code, err, a.body)
@@ -496,5 +506,28 @@ func TestStorms(t *testing.T) {
 	}
 	if err := (Faults{ServerErrorRate: 1.5}).Validate(); err == nil {
 		t.Error("a share of 1.5 passed")
+	}
+}
+
+// The Date header is the simulator's clock, like the windows of its
+// rate-limit headers: a skewed clock shows in both.
+func TestDateFollowsTheClock(t *testing.T) {
+	ahead := 4 * time.Second
+	sim, clk := demoSim(t0.Add(14*time.Minute+57*time.Second+300*time.Millisecond), Options{})
+	skewed := New(Options{Accounts: DemoAccounts(), Seed: 42, Now: func() time.Time { return clk.Now().Add(ahead) }})
+	for _, c := range []struct {
+		name      string
+		sim       *Simulator
+		date      string
+		windowEnd time.Time
+	}{
+		{"on time", sim, "Wed, 12 Jun 2024 15:14:57 GMT", t0.Add(15 * time.Minute)},
+		{"4 s ahead", skewed, "Wed, 12 Jun 2024 15:15:01 GMT", t0.Add(30 * time.Minute)},
+	} {
+		a := do(t, c.sim, http.MethodPost, "/auth", nil, authForm("dev", "demo-support", "demo-support-pass"))
+		if got := a.header.Get("Date"); got != c.date {
+			t.Errorf("%s: Date %q, want %q", c.name, got, c.date)
+		}
+		checkRateHeaders(t, a, 15, 14, c.windowEnd)
 	}
 }

@@ -19,6 +19,9 @@
 //   - Accept is ignored: every answer is JSON.
 //   - Every authenticated data request spends the account's budget, whatever
 //     its answer; a request over the limit gets 429 and spends nothing.
+//   - The Date header is read from the simulator's clock, like the rate-limit
+//     windows: a clock that runs ahead of or behind the client's (Options.Now)
+//     shows in both, as a real server's would.
 package simulator
 
 import (
@@ -133,10 +136,14 @@ type Faults struct {
 	NumbersAsStrings bool          // send every number as a string ("12.5")
 	Latency          time.Duration // added before every answer, /auth included
 	ServerErrorRate  float64       // share of data requests answered 500 (after spending budget)
-	MalformedRate    float64       // share of data requests answered 200 with a body that does not decode
-	BadGatewayRate   float64       // share of all requests answered 502 with an HTML page and no rate-limit headers, as a proxy would
-	Force401         bool          // answer every data request 401, as if the credentials had been revoked
-	Force429         bool          // answer every data request 429
+	// ServerErrorPhone, when set, has every data request naming it
+	// answered 500 (after spending budget), as a backend that fails on one
+	// number's data would.
+	ServerErrorPhone string
+	MalformedRate    float64 // share of data requests answered 200 with a body that does not decode
+	BadGatewayRate   float64 // share of all requests answered 502 with an HTML page and no rate-limit headers, as a proxy would
+	Force401         bool    // answer every data request 401, as if the credentials had been revoked
+	Force429         bool    // answer every data request 429
 	// Storm401 and Storm429 force those answers during part of every
 	// period instead of always: a 401 storm while logins still succeed,
 	// or a spell of 429s.
