@@ -209,7 +209,7 @@ func (d *daemon) mux(registry *prometheus.Registry) *http.ServeMux {
 	mux.Handle("/-/ready", d.exporter.ReadyHandler())
 	mux.HandleFunc("/-/reload", d.serveReload)
 	if d.flags.telemetryPath != "/" {
-		mux.Handle("/", landingHandler(d.exporter, d.flags.telemetryPath, d.exporter.Now, d.logger))
+		mux.Handle("/", landingHandler(d.exporter, d.flags.telemetryPath, d.flags.demo, d.exporter.Now, d.logger))
 	}
 	return mux
 }

@@ -192,28 +192,7 @@ func TestLandingPageRendering(t *testing.T) {
 // API refuses, and reads the page as a person would.
 func TestLandingPageShowsWhatIsWrong(t *testing.T) {
 	t.Parallel()
-	api := newFakeAPI(t)
-	dir := testDir(t)
-	cfg := filepath.Join(dir, "voicetrends.yml")
-	writeFile(t, cfg, fmt.Sprintf(`base_url: %q
-accounts:
-  - name: support
-    tool: dev
-    login: acme-support
-    password_file: support.pw
-    phones: [ALL, "+19995550000"]
-    periods: [day]
-  - name: ops
-    tool: insight
-    login: acme-ops
-    password: %q
-    periods: [day]
-`, api.url, supportPassword))
-	d := startDaemon(t, "--config.file="+cfg)
-	// The page is read once support's two targets have been tried (ops'
-	// refused login marks its one target failing).
-	d.waitTried("support", 2)
-	d.waitTried("ops", 1)
+	d := startWithProblems(t, "+19995550000")
 	code, body, header := d.do(http.MethodGet, "/")
 	if code != http.StatusOK || !strings.HasPrefix(header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET / = %d %s", code, header.Get("Content-Type"))
@@ -242,6 +221,36 @@ accounts:
 	if ops["state"] != "down" || !strings.Contains(ops["last-error"], "401") {
 		t.Errorf("ops' row: %v, want down with the refused login", ops)
 	}
+}
+
+// startWithProblems runs the daemon against the simulator with two
+// accounts in trouble: support lists ALL and badPhone, a number the API
+// refuses, and ops offers support's password, which the API refuses. It
+// returns once support's two targets and ops' one have been tried (ops'
+// refused login marks its target failing).
+func startWithProblems(t *testing.T, badPhone string) *testDaemon {
+	t.Helper()
+	api := newFakeAPI(t)
+	dir := testDir(t)
+	cfg := filepath.Join(dir, "voicetrends.yml")
+	writeFile(t, cfg, fmt.Sprintf(`base_url: %q
+accounts:
+  - name: support
+    tool: dev
+    login: acme-support
+    password_file: support.pw
+    phones: [ALL, %q]
+    periods: [day]
+  - name: ops
+    tool: insight
+    login: acme-ops
+    password: %q
+    periods: [day]
+`, api.url, badPhone, supportPassword))
+	d := startDaemon(t, "--config.file="+cfg)
+	d.waitTried("support", 2)
+	d.waitTried("ops", 1)
+	return d
 }
 
 // A large account on a bad day lists the first failing targets and counts the rest.

@@ -55,12 +55,13 @@ func main() {
 type flags struct {
 	configFile, logLevel, logFormat string
 
-	configCheck   bool
-	demo          bool
-	demoStart     string
-	telemetryPath string
-	maxRequests   int
-	web           *web.FlagConfig
+	configCheck       bool
+	configCheckOnline bool
+	demo              bool
+	demoStart         string
+	telemetryPath     string
+	maxRequests       int
+	web               *web.FlagConfig
 
 	backfill  *backfillFlags
 	simulator *simulatorFlags
@@ -86,6 +87,7 @@ func parse(args []string, e env) (cmd string, f *flags, code int) {
 
 	serve := app.Command("serve", "Poll the API and serve the figures on /metrics (the default).").Default()
 	serve.Flag("config.check", "Validate the configuration file, then exit 0 (valid) or 1.").BoolVar(&f.configCheck)
+	serve.Flag("config.check.online", "With --config.check: also log in to each account and ask for today's day figures of each configured number; exit 1 on any failure.").BoolVar(&f.configCheckOnline)
 	serve.Flag("demo", "Serve synthetic data from an in-process API simulator; needs no account or config file.").BoolVar(&f.demo)
 	serve.Flag("demo.start-time", "With --demo: start the demo's clock at this RFC 3339 instant instead of now (e.g. 2026-11-01T05:59:00Z, to watch a rollover).").StringVar(&f.demoStart)
 	serve.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.telemetryPath)
@@ -110,6 +112,9 @@ func parse(args []string, e env) (cmd string, f *flags, code int) {
 		return cmd, f, code
 	case err != nil:
 		fmt.Fprintf(e.stderr, "%s: %v; try --help\n", exporterName, err)
+		return cmd, f, 2
+	case f.configCheckOnline && !f.configCheck:
+		fmt.Fprintf(e.stderr, "%s: --config.check.online checks with --config.check: give both; try --help\n", exporterName)
 		return cmd, f, 2
 	case f.maxRequests < 0:
 		fmt.Fprintf(e.stderr, "%s: --web.max-requests=%d: use 0 (no limit) or more; try --help\n", exporterName, f.maxRequests)
@@ -156,7 +161,11 @@ func run(args []string, e env) int {
 		if f.demo {
 			name = "demo"
 		}
-		return checkConfig(cfg, name, *f.web.WebConfigFile, logger, e.stdout)
+		code := checkConfig(cfg, name, *f.web.WebConfigFile, logger, e.stdout)
+		if code == 0 && f.configCheckOnline && !checkOnline(cfg, name, e.clock, e.stdout) {
+			code = 1
+		}
+		return code
 	}
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 	// exporter-toolkit logs through slog; the bridge adds its own time and caller.

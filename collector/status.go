@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -34,15 +35,41 @@ type AccountStatus struct {
 
 	Plan    Plan
 	Failing []TargetStatus // targets whose latest refresh failed
+
+	Zone    string   // the configured time zone's IANA name
+	Phones  []string // the configured numbers (ALL included), in the file's order
+	Periods []string // the configured periods
+	// Oldest is the oldest last success among the targets that have
+	// one: the age of the account's oldest figures. Zero when none has.
+	Oldest  time.Time
+	Never   int            // targets without a success yet
+	Targets []TargetStatus // every target, in the poller's order
+	// Numbers holds each configured number's day figures, when a day
+	// period is configured: today's so far and yesterday's.
+	Numbers []NumberStatus
 }
 
-// TargetStatus is a failing target.
+// TargetStatus is one target: a failing one in AccountStatus.Failing.
 type TargetStatus struct {
 	Phone       string
 	Period      string
 	LastError   string    // scrubbed of secrets
-	LastAttempt time.Time // when it failed last
+	LastAttempt time.Time // when it was last tried (failed, for a failing one)
 	LastSuccess time.Time // zero: it never succeeded
+	// NextRefresh is when the target is next due, the budget allowing;
+	// zero until its first attempt, which is due at once. Retry says it
+	// is a failure's retry, before the target's turn.
+	NextRefresh time.Time
+	Retry       bool
+}
+
+// NumberStatus is what the exporter holds of one number's day figures.
+type NumberStatus struct {
+	Phone string
+	// Today and Yesterday are the day buckets served as window="current"
+	// and "previous"; nil when the exporter holds none (not fetched yet,
+	// older than max_data_age, or withheld under a wrong timezone).
+	Today, Yesterday *voicetrends.Bucket
 }
 
 // Status returns every account's status, by name.
@@ -50,9 +77,16 @@ func (e *Exporter) Status() []AccountStatus {
 	accounts := *e.accounts.Load()
 	out := make([]AccountStatus, 0, len(accounts))
 	for _, a := range accounts {
-		st := AccountStatus{Name: a.cfg.Name, Plan: PlanFor(a.cfg)}
+		st := AccountStatus{Name: a.cfg.Name, Plan: PlanFor(a.cfg), Phones: a.cfg.Phones}
+		if a.cfg.Location != nil {
+			st.Zone = a.cfg.Location.String()
+		}
+		for _, p := range a.cfg.Periods {
+			st.Periods = append(st.Periods, string(p))
+		}
 		st.Spent, st.Budget, st.WindowEnd = a.budget.Spent()
 		if s := a.snapshot.Load(); s != nil {
+			s.describe(&st, e.clock.Now())
 			st.Up, st.Tried = s.up, s.tried
 			st.LastError, st.LastErrorAt = s.lastError, s.lastErrorAt
 			st.LoginDeferred, st.LoginDeferredUntil = s.loginDeferred, s.loginDeferredUntil
@@ -77,6 +111,44 @@ func (e *Exporter) Status() []AccountStatus {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// describe fills in what the snapshot knows of every target as seen at
+// now: when each is due, the oldest figures, and each number's day figures
+// as the metrics serve them.
+func (s *accountSnapshot) describe(st *AccountStatus, now time.Time) {
+	today := voicetrends.DateIn(now, s.location)
+	days := map[string]NumberStatus{}
+	for i := range s.targets {
+		t := &s.targets[i]
+		next, retry := t.next(s.interval)
+		st.Targets = append(st.Targets, TargetStatus{
+			Phone: t.phone, Period: t.periodLabel(), LastError: t.lastError,
+			LastAttempt: t.lastAttempt, LastSuccess: t.lastSuccess, NextRefresh: next, Retry: retry,
+		})
+		switch {
+		case t.lastSuccess.IsZero():
+			st.Never++
+		case st.Oldest.IsZero() || t.lastSuccess.Before(st.Oldest):
+			st.Oldest = t.lastSuccess
+		}
+		withdrawn := t.lastSuccess.IsZero() || now.Sub(t.lastSuccess) > s.maxAge
+		for vi, p := range t.periods {
+			if p != voicetrends.PeriodDay {
+				continue
+			}
+			n := NumberStatus{Phone: t.phone}
+			if !withdrawn && vi < len(t.buckets) {
+				n.Today, n.Yesterday = calendar.Select(p, today, s.location, t.buckets[vi])
+			}
+			days[t.phone] = n
+		}
+	}
+	for _, phone := range st.Phones {
+		if n, ok := days[phone]; ok {
+			st.Numbers = append(st.Numbers, n)
+		}
+	}
 }
 
 // hint404 adds the likely cause to a 404 from the API: every path of the

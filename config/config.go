@@ -121,8 +121,8 @@ func Load(path string) (*Config, error) {
 func Parse(content []byte, dir string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(content, &root); err != nil {
-		if line := tabLine(content); line > 0 && strings.Contains(err.Error(), "tab") {
-			return nil, fmt.Errorf("%d: a tab indents this line: YAML indents with spaces only, replace the tab with spaces", line)
+		if line, col := tabAt(content); line > 0 && (strings.Contains(err.Error(), "tab") || strings.Contains(err.Error(), "cannot start any token")) {
+			return nil, fmt.Errorf("%d: a tab at column %d: YAML indents with spaces only, replace the tab with spaces", line, col)
 		}
 		return nil, yamlError(err)
 	}

@@ -137,16 +137,18 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// tabLine returns the first line indented with a tab, which YAML forbids;
-// the parser reports such a tab on the line before.
-func tabLine(content []byte) int {
-	for i, line := range strings.Split(string(content), "\n") {
-		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
-		if strings.Contains(indent, "\t") {
-			return i + 1
+// tabAt returns the line and column of the first tab that YAML refuses: one
+// in the indentation, before or after a sequence's "-". The parser reports
+// such a tab as "found character that cannot start any token", or on the
+// line before, or with no line at all.
+func tabAt(content []byte) (line, col int) {
+	for i, text := range strings.Split(string(content), "\n") {
+		indent := text[:len(text)-len(strings.TrimLeft(text, " \t-"))]
+		if c := strings.IndexByte(indent, '\t'); c >= 0 {
+			return i + 1, c + 1
 		}
 	}
-	return 0
+	return 0, 0
 }
 
 var bareNumber = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)

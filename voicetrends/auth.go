@@ -54,6 +54,16 @@ type logins struct {
 	lastLogin  time.Time // when the latest login was sent
 }
 
+// Login makes sure the client holds fresh temporary credentials, logging in
+// as Volume does when it has none: for checking an account's login on its
+// own, as --config.check.online does.
+func (c *Client) Login(ctx context.Context) error {
+	if _, err := c.credentials(ctx, nil); err != nil {
+		return fmt.Errorf("voicetrends: %w", err)
+	}
+	return nil
+}
+
 // credentials returns fresh temporary credentials, logging in when there
 // are none, they are older than CredentialLifetime, or they are stale (the
 // ones that just got a 401). One login runs at a time.

@@ -226,9 +226,7 @@ func (c *Client) Volume(ctx context.Context, req VolumeRequest) (*VolumeResponse
 	if err != nil {
 		return nil, fmt.Errorf("voicetrends: %w", err)
 	}
-	wrap := func(err error) error {
-		return fmt.Errorf("voicetrends: volume %s: %w", path, err)
-	}
+	wrap := func(err error) error { return &volumeError{path: path, phone: req.Phone, err: err} }
 	creds, err := c.credentials(ctx, nil)
 	if err != nil {
 		return nil, wrap(err)

@@ -33,7 +33,60 @@ func (e *APIError) Error() string {
 	if e.StatusCode == http.StatusTooManyRequests && !e.RateLimit.Reset.IsZero() {
 		b.WriteString("; limit resets at " + e.RateLimit.Reset.UTC().Format(time.RFC3339))
 	}
+	if e.Endpoint == EndpointAuth && e.StatusCode == http.StatusUnauthorized {
+		// The commonest mix-up: the right login and password under the wrong tool.
+		b.WriteString(" (check tool as well as login and password: one of " + toolList + ", the Plum tool the account belongs to)")
+	}
 	return b.String()
+}
+
+// toolList names the tools as the configuration spells them.
+var toolList = string(ToolDev) + " | " + string(ToolInsight) + " | " + string(ToolFusePlus)
+
+// volumeError is the error of one volume request. Its text names the
+// request's path once: an error of the volume endpoint itself is not
+// prefixed with the endpoint again. A 400 for a single number says how
+// else it could be written, as the API matches numbers as the account
+// lists them.
+type volumeError struct {
+	path, phone string
+	err         error
+}
+
+func (e *volumeError) Error() string {
+	s := "voicetrends: volume " + e.path + ": " + strings.TrimPrefix(e.err.Error(), EndpointVolume+": ")
+	if hint := PhoneHint(e.phone, e.err); hint != "" {
+		s += " (" + hint + ")"
+	}
+	return s
+}
+
+func (e *volumeError) Unwrap() error { return e.err }
+
+// PhoneHint returns, for a 400 from the volume endpoint on a single number,
+// the likely fix: the API refuses a number the account does not own, and
+// an account's number is written one way (Plum and the simulator write
+// +18005550100). It returns "" for any other error.
+func PhoneHint(phone string, err error) string {
+	var apiErr *APIError
+	if phone == AllPhones || phone == "" || !errors.As(err, &apiErr) ||
+		apiErr.Endpoint != EndpointVolume || apiErr.StatusCode != http.StatusBadRequest {
+		return ""
+	}
+	return fmt.Sprintf("if the account lists it as %s, write that in phones", OtherPhoneForm(phone))
+}
+
+// OtherPhoneForm returns phone with its leading + dropped, or added; ten
+// digits without a + read as a North American number lacking its country
+// code, +1.
+func OtherPhoneForm(phone string) string {
+	if rest, ok := strings.CutPrefix(phone, "+"); ok {
+		return rest
+	}
+	if len(phone) == 10 {
+		return "+1" + phone
+	}
+	return "+" + phone
 }
 
 func statusIs(err error, code int) bool {

@@ -78,7 +78,7 @@ func TestAPIErrorHelpers(t *testing.T) {
 	if until, ok := NextLogin(fmt.Errorf("wrapped: %w", d)); !ok || !until.Equal(reset) || !IsUnauthorized(d) {
 		t.Errorf("NextLogin = %v, %v", until, ok)
 	}
-	if want := "login deferred until 2018-02-26T19:00:00Z: backing off; last login error: auth: HTTP 401 Unauthorized: invalid credentials"; d.Error() != want {
+	if want := "login deferred until 2018-02-26T19:00:00Z: backing off; last login error: auth: HTTP 401 Unauthorized: invalid credentials (check tool as well as login and password: one of dev | insight | fuseplus, the Plum tool the account belongs to)"; d.Error() != want {
 		t.Errorf("Error() = %q\nwant      %q", d.Error(), want)
 	}
 }

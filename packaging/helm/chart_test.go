@@ -23,6 +23,8 @@ import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
 	"github.com/voicetrends/voicetrends_exporter/config"
@@ -441,4 +443,125 @@ func checkDashboards(t *testing.T, r rendered) {
 	if len(r.configMaps) != len(files) {
 		t.Errorf("%d ConfigMaps for %d dashboards", len(r.configMaps), len(files))
 	}
+}
+
+// kubePrometheusStack is the Prometheus that kube-prometheus-stack installed
+// as Helm release name runs with its default values
+// (prometheus.prometheusSpec.*SelectorNilUsesHelmValues: true): it takes
+// ServiceMonitors and PrometheusRules labelled release: <name>, from every
+// namespace (the *NamespaceSelector values default to {}).
+func kubePrometheusStack(name string) monitoringv1.PrometheusSpec {
+	byRelease := &metav1.LabelSelector{MatchLabels: map[string]string{"release": name}}
+	var spec monitoringv1.PrometheusSpec
+	spec.ServiceMonitorSelector, spec.ServiceMonitorNamespaceSelector = byRelease, &metav1.LabelSelector{}
+	spec.RuleSelector, spec.RuleNamespaceSelector = byRelease, &metav1.LabelSelector{}
+	return spec
+}
+
+// selects reports whether an object with labels in namespace ns passes the
+// label and namespace selectors, as the Prometheus Operator reads them.
+func selects(t *testing.T, selector, nsSelector *metav1.LabelSelector, ns string, objLabels map[string]string) bool {
+	t.Helper()
+	sel, err := metav1.LabelSelectorAsSelector(selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsSel, err := metav1.LabelSelectorAsSelector(nsSelector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sel.Matches(labels.Set(objLabels)) && nsSel.Matches(labels.Set{"kubernetes.io/metadata.name": ns})
+}
+
+// TestKubePrometheusStack: with the one value docs/install.md gives,
+// kube-prometheus-stack's default selectors pick up both the ServiceMonitor
+// and the PrometheusRule; without it they pick up neither.
+func TestKubePrometheusStack(t *testing.T) {
+	const stack = "kube-prometheus-stack"
+	prom := kubePrometheusStack(stack)
+	r := render(t, "kube-prometheus-stack-values.yaml")
+	if len(r.serviceMonitors) != 1 || len(r.prometheusRules) != 1 {
+		t.Fatalf("%d ServiceMonitors, %d PrometheusRules; want one each", len(r.serviceMonitors), len(r.prometheusRules))
+	}
+	if sm := r.serviceMonitors[0]; !selects(t, prom.ServiceMonitorSelector, prom.ServiceMonitorNamespaceSelector, "monitoring", sm.Labels) {
+		t.Errorf("kube-prometheus-stack's serviceMonitorSelector %v skips the ServiceMonitor labelled %v", prom.ServiceMonitorSelector.MatchLabels, sm.Labels)
+	}
+	if pr := r.prometheusRules[0]; !selects(t, prom.RuleSelector, prom.RuleNamespaceSelector, "monitoring", pr.Labels) {
+		t.Errorf("kube-prometheus-stack's ruleSelector %v skips the PrometheusRule labelled %v", prom.RuleSelector.MatchLabels, pr.Labels)
+	}
+	checkServiceMonitor(t, r, fullname)
+	checkPrometheusRule(t, r)
+
+	// The control: both objects turned on by hand but not labelled are skipped.
+	plain := decode(t, helm(t, "template", release, chartDir, "--namespace", "monitoring", "-f", filepath.Join(chartDir, "ci", "existing-secret-values.yaml"),
+		"--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true"))
+	if len(plain.serviceMonitors) != 1 || len(plain.prometheusRules) != 1 {
+		t.Fatalf("enabled by hand: %d ServiceMonitors, %d PrometheusRules; want one each", len(plain.serviceMonitors), len(plain.prometheusRules))
+	}
+	if selects(t, prom.ServiceMonitorSelector, prom.ServiceMonitorNamespaceSelector, "monitoring", plain.serviceMonitors[0].Labels) ||
+		selects(t, prom.RuleSelector, prom.RuleNamespaceSelector, "monitoring", plain.prometheusRules[0].Labels) {
+		t.Errorf("the selectors pick up objects without the release label: the check above proves nothing")
+	}
+}
+
+// TestSecretNotPublished: no label or annotation of any rendered object, pod
+// template included, depends on the passwords: rendered with other passwords,
+// every one is the same, while the Secret's data differs. The pod is rolled
+// by the Secret's generation instead.
+func TestSecretNotPublished(t *testing.T) {
+	args := []string{"template", release, chartDir, "--namespace", "monitoring", "-f", filepath.Join(chartDir, "ci", "account-values.yaml")}
+	first := helm(t, args...)
+	second := helm(t, append(args, "--set", "passwords.support=another-password", "--set", "passwords.sales=yet-another")...)
+	a, b := metadataOf(t, first), metadataOf(t, second)
+	if len(a) == 0 || !reflect.DeepEqual(a, b) {
+		t.Errorf("labels and annotations change with the passwords:\n got %v\nwant %v", b, a)
+	}
+	if r1, r2 := decode(t, first), decode(t, second); reflect.DeepEqual(r1.secrets, r2.secrets) {
+		t.Fatal("the Secret is the same with other passwords: the check above proves nothing")
+	}
+	const key = "Deployment " + fullname + " pod annotation voicetrends-exporter/secret-generation"
+	if got := a[key]; got != fullname+"/1" {
+		t.Errorf("%s = %q, want %s/1 (the Secret's name and generation)", key, got, fullname)
+	}
+	for k := range a {
+		if strings.Contains(k, "checksum/passwords") {
+			t.Errorf("%s: a checksum of the passwords", k)
+		}
+	}
+}
+
+// metadataOf returns every label and annotation of the rendered objects and
+// of their pod templates, keyed by kind, name and key.
+func metadataOf(t *testing.T, manifests []byte) map[string]string {
+	t.Helper()
+	type meta struct {
+		Name        string            `json:"name"`
+		Labels      map[string]string `json:"labels"`
+		Annotations map[string]string `json:"annotations"`
+	}
+	out := map[string]string{}
+	for _, doc := range bytes.Split(manifests, []byte("\n---\n")) {
+		var o struct {
+			Kind     string `json:"kind"`
+			Metadata meta   `json:"metadata"`
+			Spec     struct {
+				Template struct {
+					Metadata meta `json:"metadata"`
+				} `json:"template"`
+			} `json:"spec"`
+		}
+		if err := yaml.Unmarshal(doc, &o); err != nil {
+			t.Fatal(err)
+		}
+		add := func(where string, m map[string]string) {
+			for k, v := range m {
+				out[o.Kind+" "+o.Metadata.Name+" "+where+" "+k] = v
+			}
+		}
+		add("label", o.Metadata.Labels)
+		add("annotation", o.Metadata.Annotations)
+		add("pod label", o.Spec.Template.Metadata.Labels)
+		add("pod annotation", o.Spec.Template.Metadata.Annotations)
+	}
+	return out
 }

@@ -1,7 +1,8 @@
 // Package promtest runs a real Prometheus and promtool for end-to-end tests.
 //
-// Both come from Debian's `prometheus` package. Tests call Require first: outside
-// CI a missing binary skips the test with a message naming the package, under
+// Both come from Debian's `prometheus` package. Tests call Require first (or
+// RequireFrom for another package's binaries, such as chromium): outside CI a
+// missing binary skips the test with a message naming the package, under
 // CI=true it fails, because CI must run every test.
 package promtest
 
@@ -37,8 +38,15 @@ const logTailLines = 30
 // end-to-end tests are not part of the quick loop (CI never runs -short).
 func Require(t testing.TB, binaries ...string) {
 	t.Helper()
+	RequireFrom(t, "prometheus", "end-to-end test against a real Prometheus", binaries...)
+}
+
+// RequireFrom is Require for binaries of another Debian package, debian;
+// what names the kind of test in the message of a -short run.
+func RequireFrom(t testing.TB, debian, what string, binaries ...string) {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("end-to-end test against a real Prometheus: not run with -short")
+		t.Skip(what + ": not run with -short")
 	}
 	var missing []string
 	for _, b := range binaries {
@@ -49,8 +57,8 @@ func Require(t testing.TB, binaries ...string) {
 	if len(missing) == 0 {
 		return
 	}
-	msg := fmt.Sprintf("%s not found on PATH: install the Debian package prometheus (apt-get install prometheus) to run this test",
-		strings.Join(missing, " and "))
+	msg := fmt.Sprintf("%s not found on PATH: install the Debian package %s (apt-get install %s) to run this test",
+		strings.Join(missing, " and "), debian, debian)
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}

@@ -19,6 +19,19 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
+{{/*
+The labels of a Prometheus Operator object: release: <prometheusOperator.release>,
+which kube-prometheus-stack's default selectors match, then the object's own
+labels (list: the root context, the labels), which win. Empty when neither is set.
+*/}}
+{{- define "voicetrends.operatorLabels" -}}
+{{- $root := index . 0 -}}
+{{- $labels := dict -}}
+{{- with $root.Values.prometheusOperator.release }}{{ $_ := set $labels "release" . }}{{ end -}}
+{{- $labels = merge (deepCopy (index . 1)) $labels -}}
+{{- if $labels }}{{ toYaml $labels }}{{ end -}}
+{{- end -}}
+
 {{- define "voicetrends.secretName" -}}
 {{- .Values.existingSecret | default (include "voicetrends.fullname" .) -}}
 {{- end -}}
@@ -46,4 +59,25 @@ pointing at its key in the Secret, mounted at /etc/voicetrends_exporter/secrets
 {{- $accounts = append $accounts (merge (dict "password_file" (printf "../secrets/%s" .name)) .) -}}
 {{- end -}}
 {{- toYaml (merge (dict "accounts" $accounts) (omit .Values.config "accounts")) -}}
+{{- end -}}
+
+{{/*
+The generation of the Secret the pod mounts, for the pod's annotation: a new
+generation rolls the pod, and nothing derived from a password is published (a
+checksum would let anyone who may read pods test guesses offline). A Secret the
+chart makes counts its changes in its own annotation, compared with the one in
+the cluster; an existing Secret's resourceVersion changes with every write.
+Rendered without a cluster (helm template) there is nothing to look up.
+*/}}
+{{- define "voicetrends.secretGeneration" -}}
+{{- $old := lookup "v1" "Secret" .Release.Namespace (include "voicetrends.secretName" .) -}}
+{{- if .Values.existingSecret -}}
+{{- dig "metadata" "resourceVersion" "unknown" $old -}}
+{{- else -}}
+{{- $data := dict -}}
+{{- range $name, $password := .Values.passwords }}{{ $_ := set $data $name ($password | b64enc) }}{{ end -}}
+{{- $gen := int (dig "metadata" "annotations" "voicetrends-exporter/generation" "0" $old) -}}
+{{- if ne (toJson (dig "data" (dict) $old)) (toJson $data) }}{{ $gen = add1 $gen }}{{ end -}}
+{{- $gen -}}
+{{- end -}}
 {{- end -}}
