@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/testlog"
+
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 
@@ -36,7 +38,7 @@ const (
 )
 
 // env is an env for run on the backfill's clock, the simulator's.
-func (e *backfillEnv) env(t *testing.T) (pe env, out, logs *promtest.Buffer) {
+func (e *backfillEnv) env(t *testing.T) (pe env, out, logs *testlog.Buffer) {
 	t.Helper()
 	pe, out, logs = newEnv(t)
 	pe.clock = e.clock

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+	"github.com/voicetrends/voicetrends_exporter/internal/metric"
 )
 
 // TestServedFamiliesAreTheTable: every family the daemon serves of its own

@@ -11,7 +11,7 @@ import (
 	"github.com/go-kit/log/level"
 
 	"github.com/voicetrends/voicetrends_exporter/config"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 

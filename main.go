@@ -19,9 +19,9 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 	slgk "github.com/tjhop/slog-gokit"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/metric"
 	"github.com/voicetrends/voicetrends_exporter/config"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/metric"
 )
 
 const (

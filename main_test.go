@@ -15,15 +15,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/testlog"
+
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/clock/clocktest"
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock/clocktest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 
@@ -61,9 +63,9 @@ func testClock(t *testing.T) clock.Clock {
 
 // newEnv returns an env for run that writes to buffers, runs on the test's
 // clock and hears the signals the test sends.
-func newEnv(t *testing.T) (e env, out, logs *promtest.Buffer) {
+func newEnv(t *testing.T) (e env, out, logs *testlog.Buffer) {
 	t.Helper()
-	out, logs = &promtest.Buffer{}, &promtest.Buffer{}
+	out, logs = &testlog.Buffer{}, &testlog.Buffer{}
 	return env{stdout: out, stderr: logs, clock: testClock(t), signals: make(chan os.Signal, 4), idleTimeout: 2 * time.Minute}, out, logs
 }
 
@@ -259,7 +261,7 @@ type testDaemon struct {
 	addr       string
 	signals    chan os.Signal
 	done       chan int
-	logs       *promtest.Buffer
+	logs       *testlog.Buffer
 	user, pass string // basic auth for every request, when set
 	client     *http.Client
 }
@@ -275,7 +277,7 @@ func startDaemon(t *testing.T, args ...string) *testDaemon {
 // startDaemonIn is startDaemon in the env e, whose stderr is a buffer.
 func startDaemonIn(t *testing.T, e env, args ...string) *testDaemon {
 	t.Helper()
-	logs := e.stderr.(*promtest.Buffer)
+	logs := e.stderr.(*testlog.Buffer)
 	d := &testDaemon{
 		t:       t,
 		signals: e.signals,

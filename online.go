@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/config"
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 // onlineTimeout bounds the whole online check: a login and one request per

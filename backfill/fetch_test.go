@@ -15,8 +15,8 @@ import (
 
 	"github.com/go-kit/log"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+
+	"github.com/voicetrends/voicetrends_exporter/internal/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 

@@ -29,8 +29,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/metric"
 	"github.com/voicetrends/voicetrends_exporter/config"
+	"github.com/voicetrends/voicetrends_exporter/internal/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 

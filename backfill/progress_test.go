@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-kit/log"
+	"github.com/voicetrends/voicetrends_exporter/internal/testlog"
 
-	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
+	"github.com/go-kit/log"
 )
 
 func TestProgressLine(t *testing.T) {
@@ -39,7 +39,7 @@ func TestProgressReport(t *testing.T) {
 		p := &Progress{}
 		p.addTotal(3)
 		p.done.Add(3)
-		var screen, logs promtest.Buffer
+		var screen, logs testlog.Buffer
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {

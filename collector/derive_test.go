@@ -11,9 +11,9 @@ import (
 
 	"github.com/go-kit/log"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
-	"github.com/voicetrends/voicetrends_exporter/collector/metric"
 	"github.com/voicetrends/voicetrends_exporter/config"
+	"github.com/voicetrends/voicetrends_exporter/internal/calendar"
+	"github.com/voicetrends/voicetrends_exporter/internal/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )

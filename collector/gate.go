@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/budget"
+	"github.com/voicetrends/voicetrends_exporter/internal/budget"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/budget"
+	"github.com/voicetrends/voicetrends_exporter/internal/budget"
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 func TestGateTransport(t *testing.T) {

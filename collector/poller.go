@@ -12,11 +12,11 @@ import (
 	"github.com/go-kit/log/level"
 	"golang.org/x/time/rate"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/budget"
-	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
 	"github.com/voicetrends/voicetrends_exporter/config"
+	"github.com/voicetrends/voicetrends_exporter/internal/budget"
+	"github.com/voicetrends/voicetrends_exporter/internal/calendar"
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 // poller refreshes one account's targets, least recently refreshed first,

@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/testlog"
+
 	"github.com/go-kit/log"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/budget"
 	"github.com/voicetrends/voicetrends_exporter/config"
-	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
+	"github.com/voicetrends/voicetrends_exporter/internal/budget"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
@@ -326,7 +327,7 @@ func TestBudgetHoldLoggedOnce(t *testing.T) {
 	h := newHarness(t, start, simulator.Options{Seed: 3, Window: win, DataLimit: 40},
 		manyTargets+"    requests_per_window: 20\n    window: 10s\n    refresh_interval: 1s\n    max_data_age: 1h\n")
 	h.sim.SetFaults(simulator.Faults{OtherClientPerWindow: 30})
-	logs := &promtest.Buffer{}
+	logs := &testlog.Buffer{}
 	h.poller.logger = log.NewLogfmtLogger(logs)
 	h.runUntil(start.Add(3 * win))
 	text := logs.String()
@@ -407,7 +408,7 @@ func TestWrongTimezoneIsDetectedNotServed(t *testing.T) {
 			}
 			h := newHarness(t, c.now, simulator.Options{Seed: 3, Accounts: []simulator.Account{
 				{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: testNumbers, TimeZone: london}}}, yaml)
-			logs := &promtest.Buffer{}
+			logs := &testlog.Buffer{}
 			h.poller.logger = log.NewLogfmtLogger(logs)
 			h.refreshAll()
 

@@ -15,10 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
-	"github.com/voicetrends/voicetrends_exporter/collector/metric"
+	"github.com/voicetrends/voicetrends_exporter/internal/calendar"
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 var benchNow = time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)

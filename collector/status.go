@@ -7,7 +7,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/calendar"
+	"github.com/voicetrends/voicetrends_exporter/internal/calendar"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 

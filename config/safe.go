@@ -6,8 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/voicetrends/voicetrends_exporter/collector/metric"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/metric"
 )
 
 // Safe holds the running configuration and the outcome of the last reload.

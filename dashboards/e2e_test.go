@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/clock/clocktest"
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock/clocktest"
 )
 
 const (

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
 )
 
 // credentials are the temporary login and password from /auth.

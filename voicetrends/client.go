@@ -12,7 +12,8 @@ import (
 
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
+
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
 )
 
 // DefaultBaseURL is where Plum serves the VoiceTrends API.

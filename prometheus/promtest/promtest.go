@@ -19,9 +19,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/voicetrends/voicetrends_exporter/internal/testlog"
 
 	"github.com/prometheus/common/model"
 )
@@ -152,7 +153,7 @@ func Start(t testing.TB, opts Options) *Server {
 		"--web.listen-address=" + addr,
 	}, opts.ExtraArgs...)
 
-	logs := &Buffer{}
+	logs := &testlog.Buffer{}
 	cmd := exec.Command("prometheus", args...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -270,36 +271,4 @@ func (s *Server) Query(ctx context.Context, expr string, at time.Time) (model.Ve
 		return nil, fmt.Errorf("query %s: decoding the vector: %w", expr, err)
 	}
 	return v, nil
-}
-
-// Buffer collects output that goroutines or a process write while the test
-// reads it.
-type Buffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns everything written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Tail returns the last n lines written.
-func (b *Buffer) Tail(n int) string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	lines := strings.Split(strings.TrimRight(b.buf.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 )
 
 var start = time.Date(2026, 11, 26, 9, 3, 0, 0, time.UTC)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/clock"
 )
 
 // EnvVar names the variable that pins the tests' "now".
