@@ -110,7 +110,7 @@ th.day { text-align: center; }
 {{- range .Accounts}}
 <tr id="account-{{.Name}}">
 <td class="name">{{.Name}}</td>
-{{- if .Up}}<td class="state up">up</td>{{else if .Tried}}<td class="state down">down</td>{{else}}<td class="state starting">starting</td>{{end}}
+{{- if .Stopping}}<td class="state stopping">stopping</td>{{else if .Up}}<td class="state up">up</td>{{else if .Tried}}<td class="state down">down</td>{{else}}<td class="state starting">starting</td>{{end}}
 <td class="budget">{{.Spent}} of {{.Budget}} <small>(window ends {{utc .WindowEnd}})</small>{{if .LoginDeferred}}<br><small class="deferred">logins deferred until {{utc .LoginDeferredUntil}}: {{.LoginDeferred}}</small>{{end}}</td>
 <td class="interval">every {{dur .Plan.Interval}}{{if .Plan.Stretched}} <span class="stretched">(stretched from {{dur .Plan.RefreshInterval}} by the budget)</span>{{end}}</td>
 <td class="failing">{{len .Failing}} of {{.Plan.Targets}}</td>

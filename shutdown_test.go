@@ -25,7 +25,7 @@ func waitClosed(t *testing.T, addr string) {
 	})
 }
 
-// reloadHeldByRequest makes the daemon (logging at debug) reload while the
+// reloadHeldByRequest makes the daemon reload while the
 // API holds a data request: a first reload adds a target, whose request the
 // API holds; a SIGHUP reload then changes the account again and waits for
 // that request. It returns once the daemon says it waits; closing the
@@ -45,8 +45,11 @@ func reloadHeldByRequest(t *testing.T, api *fakeAPI, d *testDaemon, cfg string) 
 	monthly.periods = "[day, week, month]"
 	writeConfig(t, cfg, api.url, monthly)
 	d.signals <- syscall.SIGHUP
+	// The reload has closed the account's gate and waits for the request
+	// the API holds: the status page says the account is stopping.
 	waitFor(t, "the SIGHUP reload to wait for the request in flight", func() bool {
-		return strings.Count(d.logs.String(), "reload: stopping the account's poller") == 2
+		_, body := d.get("/")
+		return parsePage(t, body).accountRow(t, "support")["state"] == "stopping"
 	})
 	return release
 }

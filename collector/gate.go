@@ -78,6 +78,10 @@ func (g *gate) check() error {
 	return nil
 }
 
+// stopping reports whether the gate is closed: the poller that opened it is
+// stopping, and its successor has not opened it again yet.
+func (g *gate) stopping() bool { return g.check() != nil }
+
 // isClosed reports whether err is the gate's refusal.
 func isClosed(err error) bool { return errors.Is(err, errGateClosed) }
 

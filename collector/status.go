@@ -17,6 +17,9 @@ type AccountStatus struct {
 	Name  string
 	Up    bool
 	Tried bool // a refresh has finished, well or not
+	// Stopping says the account's gate is closed: a reload is replacing its
+	// poller, or the exporter shuts down, and waits for a request under way.
+	Stopping bool
 
 	LastError   string // the latest refresh error, scrubbed of secrets; "" if none yet
 	LastErrorAt time.Time
@@ -85,6 +88,7 @@ func (e *Exporter) Status() []AccountStatus {
 			st.Periods = append(st.Periods, string(p))
 		}
 		st.Spent, st.Budget, st.WindowEnd = a.budget.Spent()
+		st.Stopping = a.gate != nil && a.gate.stopping()
 		if s := a.snapshot.Load(); s != nil {
 			s.describe(&st, e.clock.Now())
 			st.Up, st.Tried = s.up, s.tried
