@@ -414,7 +414,7 @@ func (p *promAPI) rulesHealthy(ctx context.Context) error {
 	if len(bad) > 0 {
 		return fmt.Errorf("%s", strings.Join(bad, "; "))
 	}
-	for _, want := range []string{"VoiceTrendsTransferRateHigh", "VoiceTrendsCallsBelowUsual", "account:voicetrends_calls:sum", "phone:voicetrends_calls:increase1h_usual"} {
+	for _, want := range []string{"VoiceTrendsTransferRateHigh", "VoiceTrendsCallsBelowUsual", "account:voicetrends_calls:sum", "phone:voicetrends_calls:usual"} {
 		if !slices.Contains(names, want) {
 			return fmt.Errorf("rule %s not loaded; rules loaded: %v", want, names)
 		}
