@@ -63,30 +63,23 @@ func loadZone(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-// shape is the share of the peak hourly rate at local time t.
+// dayShape is the share of the peak hourly rate through a weekday: each share
+// holds until its local hour.
+var dayShape = []struct{ until, share float64 }{
+	{7, 0.03}, {8, 0.3}, {9, 0.8}, {12, 1}, {13, 0.8}, {17, 1}, {18, 0.7}, {20, 0.2}, {24, 0.05},
+}
+
+// shape is the share of the peak hourly rate at local time t; weekends get 30%
+// of a weekday's.
 func shape(t time.Time) float64 {
 	l := t.In(newYork)
 	h := float64(l.Hour()) + float64(l.Minute())/60
-	var f float64
-	switch {
-	case h < 7:
-		f = 0.03
-	case h < 8:
-		f = 0.3
-	case h < 9:
-		f = 0.8
-	case h < 12:
-		f = 1
-	case h < 13:
-		f = 0.8
-	case h < 17:
-		f = 1
-	case h < 18:
-		f = 0.7
-	case h < 20:
-		f = 0.2
-	default:
-		f = 0.05
+	f := dayShape[len(dayShape)-1].share
+	for _, s := range dayShape {
+		if h < s.until {
+			f = s.share
+			break
+		}
 	}
 	if wd := l.Weekday(); wd == time.Saturday || wd == time.Sunday {
 		f *= 0.3
@@ -410,15 +403,19 @@ func TestSyntheticTraffic(t *testing.T) {
 
 	// Two promtool processes: the files take about as long, and the machine has
 	// two cores.
-	timedCmd := exec.Command("promtool", "test", "rules", timed)
-	var timedOut promtest.Buffer
-	timedCmd.Stdout, timedCmd.Stderr = &timedOut, &timedOut
-	if err := timedCmd.Start(); err != nil {
-		t.Fatalf("starting promtool: %v", err)
+	type result struct {
+		out []byte
+		err error
 	}
+	timedDone := make(chan result, 1)
+	go func() {
+		out, err := exec.Command("promtool", "test", "rules", timed).CombinedOutput()
+		timedDone <- result{out, err}
+	}()
 	quietOut, quietErr := exec.Command("promtool", "test", "rules", quietFile).CombinedOutput()
-	timedErr := timedCmd.Wait()
-	out := timedOut.String() + string(quietOut)
+	timedRes := <-timedDone
+	timedErr := timedRes.err
+	out := string(timedRes.out) + string(quietOut)
 	if report {
 		logFirstFirings(t, out)
 	}
