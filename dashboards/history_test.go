@@ -26,7 +26,7 @@ const (
 
 // importHistory writes eight days of synthetic history of the demo account's
 // running counts (calls, transfers and their seconds in the current window, every
-// phone and period) and last success timestamps, with the labels Prometheus gives the live scrape of exporter, as TSDB
+// phone and period), day starts and last success timestamps, with the labels Prometheus gives the live scrape of exporter, as TSDB
 // blocks with `promtool tsdb create-blocks-from openmetrics`, and returns the
 // directory to start Prometheus on. A fresh Prometheus has no week-old data, so
 // without it every query with `offset 1w` (and the rules comparing with the same
@@ -73,6 +73,20 @@ func importHistory(t *testing.T, exporter string, now time.Time) string {
 					fmt.Fprintf(w, "%s{%s} %g %d\n", m.name, labels, float64(int(minutes*m.perMinute)), ts.Unix())
 				}
 			}
+		}
+	}
+	// The days' starts, as the live exporter serves them for the demo's day:
+	// the rules find the same local time on earlier days from them, so a point
+	// k days back (in the demo account's zone) is on the demo's day minus k.
+	fmt.Fprintf(w, "# HELP voicetrends_period_start_timestamp_seconds Start of the period.\n# TYPE voicetrends_period_start_timestamp_seconds gauge\n")
+	day := demoDay(t)
+	today := now.In(day.Location())
+	for _, phone := range phones {
+		labels := fmt.Sprintf(`account=%q,instance=%q,job="voicetrends",period="day",phone=%q,window="current"`, e2eAccount, exporter, phone)
+		for ts := start; !ts.After(end); ts = ts.Add(historyStep) {
+			l := ts.In(day.Location())
+			back := int(time.Date(today.Year(), today.Month(), today.Day(), 12, 0, 0, 0, time.UTC).Sub(time.Date(l.Year(), l.Month(), l.Day(), 12, 0, 0, 0, time.UTC)) / (24 * time.Hour))
+			fmt.Fprintf(w, "voicetrends_period_start_timestamp_seconds{%s} %d %d\n", labels, day.AddDate(0, 0, -back).Unix(), ts.Unix())
 		}
 	}
 	// The targets' last successes, one per refresh: the rules judge a number only
