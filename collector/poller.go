@@ -46,6 +46,10 @@ type poller struct {
 	weekErr string
 	// holdReason is why the budget holds requests, for logging once per hold.
 	holdReason string
+	// settle, when set, brings the exposition up to date before the poller
+	// sleeps and returns when it goes stale (a midnight, a withdrawal), so that
+	// the poller wakes to encode it again then; zero is never.
+	settle func() time.Time
 }
 
 // newPoller builds a poller for cfg, keeping the state of targets that
@@ -120,7 +124,13 @@ func (p *poller) run(r *gateRun) {
 		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge())
 	}
 	for r.closed.Err() == nil {
-		if wait := p.step(r.aborted); wait > 0 {
+		wait := p.step(r.aborted)
+		if wait > 0 && p.settle != nil {
+			if stale := p.settle(); !stale.IsZero() {
+				wait = min(wait, max(stale.Sub(p.clock.Now()), time.Millisecond))
+			}
+		}
+		if wait > 0 {
 			_ = p.clock.Sleep(r.closed, wait)
 		}
 	}

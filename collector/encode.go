@@ -1,0 +1,284 @@
+package collector
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/voicetrends/voicetrends_exporter/collector/exposition"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+)
+
+// blockViews is how many views one block of the encoding holds: a refresh
+// re-encodes the block of its target, and a scrape copies one piece per
+// block and family, so that neither a refresh nor a scrape costs much per
+// series.
+const blockViews = 32
+
+// view is one target's period: the unit a family's samples sort by,
+// after the account, since every family's labels are account, period,
+// phone and window in that order.
+type view struct {
+	target int // index in the snapshot's targets
+	period int // index in the target's periods
+}
+
+// viewKey is what a view's samples depend on.
+type viewKey struct {
+	rev       *scrapeCache
+	period    int
+	withdrawn bool
+}
+
+// block is the encoding of up to blockViews consecutive views.
+type block struct {
+	keys   []viewKey
+	pieces []exposition.Piece // by family; a zero Piece: no sample
+	has    []bool             // by family: pieces holds a sample
+}
+
+// encoding is an account's snapshot encoded for scrapes, valid for snap
+// while the local date is today and no figure is withdrawn or due to be:
+// after withdrawnAfter and not after withdrawsAt.
+type encoding struct {
+	snap           *accountSnapshot
+	today          voicetrends.Date
+	withdrawnAfter time.Time // zero: none withdrawn yet
+	withdrawsAt    time.Time // zero: none to withdraw
+	views          []view
+	formats        [exposition.NumFormats]*formatEncoding // nil: not asked for
+}
+
+// formatEncoding is the encoding in one format.
+type formatEncoding struct {
+	blocks []block
+	body   exposition.Body // by family: the account's piece, then the blocks'
+}
+
+// valid reports whether e serves s as seen at now.
+func (e *encoding) valid(s *accountSnapshot, now time.Time) bool {
+	return e != nil && e.snap == s && voicetrends.DateIn(now, s.location) == e.today &&
+		(e.withdrawnAfter.IsZero() || now.After(e.withdrawnAfter)) &&
+		(e.withdrawsAt.IsZero() || !now.After(e.withdrawsAt))
+}
+
+// staleAt is when e stops serving: the next local midnight or withdrawal.
+func (e *encoding) staleAt() time.Time {
+	t := voicetrends.PeriodDay.Next(e.today).Midnight(e.snap.location)
+	if !e.withdrawsAt.IsZero() && e.withdrawsAt.Before(t) {
+		t = e.withdrawsAt.Add(time.Nanosecond)
+	}
+	return t
+}
+
+// formats is a set of exposition.Format.
+type formats uint32
+
+func (f formats) has(ft exposition.Format) bool { return f&(1<<ft) != 0 }
+
+// body returns a's pieces in format ft as seen at now, encoding what
+// changed since the last encoding if the poller has not yet.
+func (e *Exporter) body(a *account, ft exposition.Format, now time.Time) exposition.Body {
+	s := a.snapshot.Load()
+	if s == nil {
+		return nil
+	}
+	if enc := a.encoding.Load(); enc.valid(s, now) && enc.formats[ft] != nil {
+		return enc.formats[ft].body
+	}
+	return e.encode(a, formats(e.wanted.Load())|1<<ft, now).formats[ft].body
+}
+
+// settle brings a's encoding up to date for every format asked for so far,
+// and returns when it goes stale (zero when nothing is encoded). The poller
+// calls it before it sleeps, so that scrapes find the work done.
+func (e *Exporter) settle(a *account) time.Time {
+	want := formats(e.wanted.Load())
+	if want == 0 || a.snapshot.Load() == nil {
+		return time.Time{}
+	}
+	return e.encode(a, want, e.clock.Now()).staleAt()
+}
+
+// encode makes a's encoding valid now in the formats want, reusing the
+// blocks whose views did not change. One encoding runs at a time per account.
+func (e *Exporter) encode(a *account, want formats, now time.Time) *encoding {
+	a.encodeMu.Lock()
+	defer a.encodeMu.Unlock()
+	s := a.snapshot.Load()
+	prev := a.encoding.Load()
+	if prev.valid(s, now) {
+		missing := false
+		for ft := range exposition.NumFormats {
+			missing = missing || (want.has(ft) && prev.formats[ft] == nil)
+		}
+		if !missing {
+			return prev
+		}
+	}
+	enc := &encoding{snap: s, today: voicetrends.DateIn(now, s.location), views: viewsOf(s, prev)}
+	keys := make([]viewKey, len(enc.views))
+	for i, v := range enc.views {
+		t := &s.targets[v.target]
+		keys[i] = viewKey{t.cache, v.period, s.withdrawn(t, now)}
+	}
+	for i := range s.targets {
+		t := &s.targets[i]
+		if t.lastSuccess.IsZero() {
+			continue
+		}
+		switch at := t.lastSuccess.Add(s.maxAge); {
+		case now.After(at):
+			if at.After(enc.withdrawnAfter) {
+				enc.withdrawnAfter = at
+			}
+		case enc.withdrawsAt.IsZero() || at.Before(enc.withdrawsAt):
+			enc.withdrawsAt = at
+		}
+	}
+	reuse := prev != nil && prev.today == enc.today && prev.snap.location == s.location
+	var en exposition.Encoder
+	for ft := range exposition.NumFormats {
+		if !want.has(ft) {
+			continue
+		}
+		var old []block
+		if reuse && prev.formats[ft] != nil {
+			old = prev.formats[ft].blocks
+		}
+		enc.formats[ft] = encodeFormat(&en, ft, s, enc, keys, old)
+	}
+	a.encoding.Store(enc)
+	return enc
+}
+
+// viewsOf returns s's views in exposition order (period, then phone), or
+// prev's when they name the same targets in the same places.
+func viewsOf(s *accountSnapshot, prev *encoding) []view {
+	if prev != nil && sameTargets(prev.snap, s) {
+		return prev.views
+	}
+	var out []view
+	for ti := range s.targets {
+		for vi := range s.targets[ti].periods {
+			out = append(out, view{ti, vi})
+		}
+	}
+	slices.SortFunc(out, func(a, b view) int {
+		ta, tb := &s.targets[a.target], &s.targets[b.target]
+		return cmp.Or(cmp.Compare(ta.periods[a.period], tb.periods[b.period]), cmp.Compare(ta.phone, tb.phone))
+	})
+	return out
+}
+
+// sameTargets reports whether two snapshots hold the same targets, with the
+// same periods, in the same order.
+func sameTargets(a, b *accountSnapshot) bool {
+	if len(a.targets) != len(b.targets) {
+		return false
+	}
+	for i := range a.targets {
+		if a.targets[i].targetKey != b.targets[i].targetKey || !slices.Equal(a.targets[i].periods, b.targets[i].periods) {
+			return false
+		}
+	}
+	return true
+}
+
+// encodeFormat encodes s in format ft, reusing the blocks of old whose keys
+// are unchanged.
+func encodeFormat(en *exposition.Encoder, ft exposition.Format, s *accountSnapshot, enc *encoding, keys []viewKey, old []block) *formatEncoding {
+	out := &formatEncoding{body: make(exposition.Body, len(snapshotDescs))}
+	own := newFamilies()
+	s.accountSamples(own.add)
+	ownBlock := own.encode(en, ft, nil)
+	for fam, ok := range ownBlock.has {
+		if ok {
+			out.body[fam] = append(out.body[fam], ownBlock.pieces[fam])
+		}
+	}
+	fams := newFamilies()
+	for start := 0; start < len(enc.views); start += blockViews {
+		end := min(start+blockViews, len(enc.views))
+		bi := start / blockViews
+		var b block
+		if bi < len(old) && slices.Equal(old[bi].keys, keys[start:end]) {
+			b = old[bi]
+		} else {
+			fams.reset()
+			for i, v := range enc.views[start:end] {
+				s.viewSamples(&s.targets[v.target], v.period, enc.today, keys[start+i].withdrawn, fams.add)
+			}
+			b = fams.encode(en, ft, slices.Clone(keys[start:end]))
+		}
+		out.blocks = append(out.blocks, b)
+		for fam, ok := range b.has {
+			if ok {
+				out.body[fam] = append(out.body[fam], b.pieces[fam])
+			}
+		}
+	}
+	return out
+}
+
+// families gathers samples by family as the dto metrics expfmt encodes.
+type families [][]*dto.Metric
+
+func newFamilies() families { return make(families, len(snapshotDescs)) }
+
+func (f families) reset() {
+	for i := range f {
+		f[i] = f[i][:0]
+	}
+}
+
+// add is an emit.
+func (f families) add(fam int, value float64, labels ...string) {
+	f[fam] = append(f[fam], &dto.Metric{
+		Label: prometheus.MakeLabelPairs(snapshotDescs[fam], labels),
+		Gauge: &dto.Gauge{Value: &value},
+	})
+}
+
+// encode encodes the samples gathered into a block.
+func (f families) encode(en *exposition.Encoder, ft exposition.Format, keys []viewKey) block {
+	b := block{keys: keys, pieces: make([]exposition.Piece, len(f)), has: make([]bool, len(f))}
+	for fam, ms := range f {
+		if len(ms) == 0 {
+			continue
+		}
+		mf := &dto.MetricFamily{Name: &snapshotFamilies[fam].Name, Help: &snapshotFamilies[fam].Help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms}
+		p, err := en.Encode(ft, mf)
+		if err != nil {
+			continue // cannot happen: the names are the metric table's and the labels strings
+		}
+		b.pieces[fam], b.has[fam] = p, true
+	}
+	return b
+}
+
+// Families lists the families Bodies serves, by index.
+func Families() []exposition.Family {
+	out := make([]exposition.Family, len(snapshotFamilies))
+	for i, f := range snapshotFamilies {
+		out[i] = exposition.Family{Name: f.Name, Help: f.Help, Type: dto.MetricType_GAUGE}
+	}
+	return out
+}
+
+// Bodies is an exposition.Source: every account's figures and own gauges
+// in format ft, by account name, as seen now.
+func (e *Exporter) Bodies(ft exposition.Format) []exposition.Body {
+	e.wanted.Or(1 << ft)
+	now := e.clock.Now()
+	var out []exposition.Body
+	for _, a := range e.sorted() {
+		if b := e.body(a, ft, now); b != nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}
