@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,6 +57,15 @@ func newPaths(t testing.TB, e *Exporter) paths {
 // plain body and its Content-Type. A gzip body must be one gzip member.
 func fetch(t testing.TB, h http.Handler, accept string, gz bool) ([]byte, string) {
 	t.Helper()
+	body, ct, err := scrape(h, accept, gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body, ct
+}
+
+// scrape is fetch for any goroutine.
+func scrape(h http.Handler, accept string, gz bool) ([]byte, string, error) {
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	req.Header.Set("Accept", accept)
 	if gz {
@@ -64,45 +74,46 @@ func fetch(t testing.TB, h http.Handler, accept string, gz bool) ([]byte, string
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
-		t.Fatalf("scrape: %d %s", rec.Code, rec.Body)
+		return nil, "", fmt.Errorf("scrape: %d %s", rec.Code, rec.Body)
 	}
 	body := rec.Body.Bytes()
 	if got := rec.Header().Get("Content-Encoding") == "gzip"; got != gz {
-		t.Fatalf("Accept-Encoding gzip %v, Content-Encoding %q", gz, rec.Header().Get("Content-Encoding"))
+		return nil, "", fmt.Errorf("Accept-Encoding gzip %v, Content-Encoding %q", gz, rec.Header().Get("Content-Encoding"))
 	}
 	if gz {
-		body = gunzipOne(t, body)
+		var err error
+		if body, err = gunzipOne(body); err != nil {
+			return nil, "", err
+		}
 	}
-	return body, rec.Header().Get("Content-Type")
+	return body, rec.Header().Get("Content-Type"), nil
 }
 
-// gunzipOne decodes b, asserting that it is exactly one gzip member: read
+// gunzipOne decodes b, and fails unless b is exactly one gzip member: read
 // with multistream off, the member ends where b ends.
-func gunzipOne(t testing.TB, b []byte) []byte {
-	t.Helper()
+func gunzipOne(b []byte) ([]byte, error) {
 	r := bytes.NewReader(b)
 	zr, err := gzip.NewReader(r)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	zr.Multistream(false)
 	plain, err := io.ReadAll(zr)
 	if err != nil {
-		t.Fatalf("gzip: %v", err)
+		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	if r.Len() != 0 {
-		t.Fatalf("%d bytes follow the first gzip member", r.Len())
+		return nil, fmt.Errorf("%d bytes follow the first gzip member", r.Len())
 	}
 	// And as any client reads it.
-	zr, err = gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
+	if zr, err = gzip.NewReader(bytes.NewReader(b)); err != nil {
+		return nil, err
 	}
 	again, err := io.ReadAll(zr)
 	if err != nil || !bytes.Equal(again, plain) {
-		t.Fatalf("gzip read twice differs: %v", err)
+		return nil, fmt.Errorf("gzip read twice differs: %v", err)
 	}
-	return plain
+	return plain, nil
 }
 
 // firstDiff shows where two bodies part.
@@ -215,4 +226,75 @@ func TestExpositionMatchesConstMetrics(t *testing.T) {
 			assertSameExposition(t, p, "after the reloaded account's refreshes")
 		})
 	}
+}
+
+// TestScrapeDuringRefreshesSeesWholeBodies scrapes while refreshes land
+// and the poller encodes them: every body served is the exposition of one
+// published snapshot, never a mix of two. Run it with -race.
+func TestScrapeDuringRefreshesSeesWholeBodies(t *testing.T) {
+	phones := make([]string, 12) // 36 views: two blocks
+	for i := range phones {
+		phones[i] = fmt.Sprintf("61755502%02d", i)
+	}
+	h := newHarness(t, time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), simulator.Options{Seed: 8, Accounts: []simulator.Account{{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: phones}}},
+		"    phones: [\""+strings.Join(phones, "\", \"")+"\"]\n    refresh_interval: 1m\n    max_data_age: 3h\n")
+	h.refreshAll()
+	// The figures alone, both ways.
+	figures := prometheus.NewPedanticRegistry()
+	figures.MustRegister(h.exporter.Snapshots())
+	ref := promhttp.HandlerFor(figures, promhttp.HandlerOpts{EnableOpenMetrics: true})
+	enc, err := exposition.NewHandler(exposition.Options{Families: Families(), Source: h.exporter.Bodies, Live: prometheus.NewRegistry(), Fallback: ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepts := []string{acceptText, acceptOM}
+	var mu sync.Mutex
+	published := map[string]bool{}
+	record := func() {
+		for _, accept := range accepts {
+			body, _ := fetch(t, ref, accept, false)
+			mu.Lock()
+			published[string(body)] = true
+			mu.Unlock()
+		}
+	}
+	record()
+	done := make(chan struct{})
+	var scraped []string
+	var scrapeErr error
+	go func() {
+		defer close(done)
+		for i := 0; i < 200 && scrapeErr == nil; i++ {
+			var body []byte
+			body, _, scrapeErr = scrape(enc, accepts[i%2], i%4 >= 2)
+			scraped = append(scraped, string(body))
+		}
+	}()
+	refreshes := 0
+	for range 60 {
+		before := h.sim.Stats(testLogin).DataRequests
+		if wait := h.poller.step(t.Context()); wait > 0 {
+			h.clock.Advance(wait)
+		}
+		h.exporter.settle(h.account) // as the poller does before it sleeps
+		if h.sim.Stats(testLogin).DataRequests > before {
+			refreshes++
+		}
+		record()
+	}
+	<-done
+	if scrapeErr != nil {
+		t.Fatal(scrapeErr)
+	}
+	if refreshes < 20 || len(published) < 20 {
+		t.Fatalf("%d refreshes made %d bodies: too few to race", refreshes, len(published))
+	}
+	seen := map[string]bool{}
+	for i, body := range scraped {
+		if !published[body] {
+			t.Fatalf("scrape %d served a body no snapshot published:\n%.1500s", i, body)
+		}
+		seen[body] = true
+	}
+	t.Logf("%d refreshes, %d scrapes saw %d of %d published bodies", refreshes, len(scraped), len(seen), len(published))
 }
