@@ -3,9 +3,9 @@ package collector
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/voicetrends/voicetrends_exporter/collector/exposition"
@@ -192,15 +192,16 @@ func sameTargets(a, b *accountSnapshot) bool {
 // are unchanged.
 func encodeFormat(en *exposition.Encoder, ft exposition.Format, s *accountSnapshot, enc *encoding, keys []viewKey, old []block) *formatEncoding {
 	out := &formatEncoding{body: make(exposition.Body, len(snapshotDescs))}
-	own := newFamilies()
-	s.accountSamples(own.add)
-	ownBlock := own.encode(en, ft, nil)
+	fams := familiesPool.Get().(*families)
+	defer familiesPool.Put(fams)
+	fams.reset()
+	s.accountSamples(fams.add)
+	ownBlock := fams.encode(en, ft, nil)
 	for fam, ok := range ownBlock.has {
 		if ok {
 			out.body[fam] = append(out.body[fam], ownBlock.pieces[fam])
 		}
 	}
-	fams := newFamilies()
 	for start := 0; start < len(enc.views); start += blockViews {
 		end := min(start+blockViews, len(enc.views))
 		bi := start / blockViews
@@ -225,28 +226,90 @@ func encodeFormat(en *exposition.Encoder, ft exposition.Format, s *accountSnapsh
 }
 
 // families gathers samples by family as the dto metrics expfmt encodes.
-type families [][]*dto.Metric
+// It reuses its metrics from block to block: a whole encoding makes no
+// garbage per sample.
+type families struct {
+	byFam   [][]*dto.Metric
+	metrics []dto.Metric
+	gauges  []dto.Gauge
+	values  []float64
+	pairs   []dto.LabelPair
+	strs    []string
+	used    int // of metrics
+}
 
-func newFamilies() families { return make(families, len(snapshotDescs)) }
+// maxLabels is the most labels a snapshot family has.
+const maxLabels = 4
 
-func (f families) reset() {
-	for i := range f {
-		f[i] = f[i][:0]
+// sortedLabels are each snapshot family's label names in exposition
+// (sorted) order, and labelOrder where each is in the family's own order.
+var sortedLabels, labelOrder = func() (names [][]string, order [][]int) {
+	for _, f := range snapshotFamilies {
+		idx := make([]int, len(f.Labels))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(f.Labels[a], f.Labels[b]) })
+		sorted := make([]string, len(idx))
+		for i, li := range idx {
+			sorted[i] = f.Labels[li]
+		}
+		names, order = append(names, sorted), append(order, idx)
 	}
+	return names, order
+}()
+
+// perView is the most samples one view emits: its health, and a period
+// start and every figure per window.
+var perView = 2 + 2*(1+len(figureMetrics))
+
+// familiesPool lends families to the encodings.
+var familiesPool = sync.Pool{New: func() any {
+	f := &families{byFam: make([][]*dto.Metric, len(snapshotDescs))}
+	f.grow(blockViews * perView)
+	return f
+}}
+
+// grow makes room for n more metrics. The metrics gathered so far keep
+// their old arrays.
+func (f *families) grow(n int) {
+	f.metrics, f.gauges, f.values = make([]dto.Metric, n), make([]dto.Gauge, n), make([]float64, n)
+	f.pairs, f.strs = make([]dto.LabelPair, n*maxLabels), make([]string, n*maxLabels)
+	f.used = 0
+}
+
+func (f *families) reset() {
+	for i := range f.byFam {
+		f.byFam[i] = f.byFam[i][:0]
+	}
+	f.used = 0
 }
 
 // add is an emit.
-func (f families) add(fam int, value float64, labels ...string) {
-	f[fam] = append(f[fam], &dto.Metric{
-		Label: prometheus.MakeLabelPairs(snapshotDescs[fam], labels),
-		Gauge: &dto.Gauge{Value: &value},
-	})
+func (f *families) add(fam int, value float64, labels ...string) {
+	if f.used == len(f.metrics) {
+		f.grow(len(f.metrics))
+	}
+	i := f.used
+	f.used++
+	f.values[i] = value
+	f.gauges[i].Value = &f.values[i]
+	m := &f.metrics[i]
+	m.Gauge = &f.gauges[i]
+	m.Label = m.Label[:0]
+	for j, li := range labelOrder[fam] {
+		k := i*maxLabels + j
+		f.strs[k] = labels[li]
+		f.pairs[k].Name, f.pairs[k].Value = &sortedLabels[fam][j], &f.strs[k]
+		m.Label = append(m.Label, &f.pairs[k])
+	}
+	f.byFam[fam] = append(f.byFam[fam], m)
 }
 
 // encode encodes the samples gathered into a block.
-func (f families) encode(en *exposition.Encoder, ft exposition.Format, keys []viewKey) block {
-	b := block{keys: keys, pieces: make([]exposition.Piece, len(f)), has: make([]bool, len(f))}
-	for fam, ms := range f {
+func (f *families) encode(en *exposition.Encoder, ft exposition.Format, keys []viewKey) block {
+	b := block{keys: keys, pieces: make([]exposition.Piece, len(f.byFam)), has: make([]bool, len(f.byFam))}
+	for fam, ms := range f.byFam {
 		if len(ms) == 0 {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"fmt"
+	"sync"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -48,8 +49,14 @@ type Piece struct {
 type Encoder struct {
 	buf  bytes.Buffer
 	zbuf bytes.Buffer
-	zw   *flate.Writer
 }
+
+// A compressor holds about a megabyte: the encodings and the scrapes borrow
+// theirs rather than make one each.
+var (
+	segmentWriters = sync.Pool{New: func() any { w, _ := flate.NewWriter(nil, segmentLevel); return w }}
+	scrapeWriters  = sync.Pool{New: func() any { w, _ := flate.NewWriter(nil, flate.BestSpeed); return w }}
+)
 
 // Encode encodes mf's samples in format f: mf must hold at least one metric,
 // its metrics in exposition order. The piece does not hold the family's
@@ -65,20 +72,14 @@ func (e *Encoder) Encode(f Format, mf *dto.MetricFamily) (Piece, error) {
 // piece compresses plain into a new Piece.
 func (e *Encoder) piece(plain []byte) (Piece, error) {
 	e.zbuf.Reset()
-	if e.zw == nil {
-		zw, err := flate.NewWriter(&e.zbuf, segmentLevel)
-		if err != nil {
-			return Piece{}, err
-		}
-		e.zw = zw
-	} else {
-		e.zw.Reset(&e.zbuf)
-	}
-	if _, err := e.zw.Write(plain); err != nil {
+	zw := segmentWriters.Get().(*flate.Writer)
+	defer segmentWriters.Put(zw)
+	zw.Reset(&e.zbuf)
+	if _, err := zw.Write(plain); err != nil {
 		return Piece{}, err
 	}
 	// Flush, never Close: a final block would end the stream.
-	if err := e.zw.Flush(); err != nil {
+	if err := zw.Flush(); err != nil {
 		return Piece{}, err
 	}
 	return Piece{

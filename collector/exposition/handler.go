@@ -260,10 +260,9 @@ func (o *output) flushPending(final bool) {
 	}
 	o.account(o.pending.Bytes())
 	if o.zw == nil {
-		o.zw, _ = flate.NewWriter(o.w, flate.BestSpeed) // BestSpeed is a valid level: no error
-	} else {
-		o.zw.Reset(o.w) // a fresh dictionary: the pieces between are not in it
+		o.zw = scrapeWriters.Get().(*flate.Writer)
 	}
+	o.zw.Reset(o.w) // a fresh dictionary: the pieces between are not in it
 	if o.err == nil {
 		_, o.err = o.zw.Write(o.pending.Bytes())
 	}
@@ -297,6 +296,10 @@ func (o *output) close() error {
 		binary.LittleEndian.PutUint32(trailer[:4], o.crc)
 		binary.LittleEndian.PutUint32(trailer[4:], o.size)
 		o.write(trailer[:])
+	}
+	if o.zw != nil {
+		scrapeWriters.Put(o.zw)
+		o.zw = nil
 	}
 	if o.err == nil {
 		o.err = o.w.Flush()
