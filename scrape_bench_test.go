@@ -88,8 +88,20 @@ func benchScrape(b *testing.B, bin string, numbers int) {
 	plain := plainOf(b, body)
 	base := httptest.NewServer(handlerOf(plain))
 	defer base.Close()
+	if got, want := ownLines(b, base.URL), ownLines(b, url); got != want || len(want) < 1000 {
+		b.Fatalf("the plain collector serves something else than the exporter:\n%.2000s\n----\n%.2000s", got, want)
+	}
 
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	// First as Prometheus scrapes, gzip only: the pieces keep no plain lines.
+	for range 20 {
+		timedGet(b, client, url, "gzip")
+	}
+	rssGzip, err := procRSS(exporter.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	heapGzip := gauge(b, client, url, "go_memstats_heap_inuse_bytes")
 	var exp, expGz, pl, plGz []time.Duration
 	var size, sizeGz, plainSizeGz int
 	for b.Loop() {
@@ -118,6 +130,8 @@ func benchScrape(b *testing.B, bin string, numbers int) {
 	b.ReportMetric(float64(size), "bytes")
 	b.ReportMetric(float64(sizeGz), "gz-bytes")
 	b.ReportMetric(float64(plainSizeGz), "plain-gz-bytes")
+	b.ReportMetric(rssGzip/(1<<20), "gz-only-RSS-MiB")
+	b.ReportMetric(heapGzip/(1<<20), "gz-only-heap-MiB")
 	b.ReportMetric(rss/(1<<20), "RSS-MiB")
 	b.ReportMetric(heap/(1<<20), "heap-MiB")
 	b.ReportMetric(refreshed.Seconds(), "s-to-refresh")
@@ -148,6 +162,28 @@ func waitRefreshed(b *testing.B, url string, targets int, p *process) []byte {
 	}
 	b.Fatalf("the targets did not all refresh within 5 minutes:\n%s", tail(p.log, 20))
 	return nil
+}
+
+// ownLines scrapes url and returns its voicetrends_* lines, HELP and
+// TYPE included.
+func ownLines(b *testing.B, url string) string {
+	b.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(strings.TrimPrefix(strings.TrimPrefix(line, "# HELP "), "# TYPE "), "voicetrends_") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // timedGet times one scrape, the body read whole as the server sent it,

@@ -52,8 +52,14 @@ type encoding struct {
 	formats        [exposition.NumFormats]*formatEncoding // nil: not asked for
 }
 
+// serves reports whether e holds the variant (ft, gz).
+func (e *encoding) serves(ft exposition.Format, gz bool) bool {
+	return e.formats[ft] != nil && (gz || e.formats[ft].plain)
+}
+
 // formatEncoding is the encoding in one format.
 type formatEncoding struct {
+	plain  bool // the pieces keep their plain lines, for plain scrapes
 	blocks []block
 	body   exposition.Body // by family: the account's piece, then the blocks'
 }
@@ -74,38 +80,52 @@ func (e *encoding) staleAt() time.Time {
 	return t
 }
 
-// formats is a set of exposition.Format.
-type formats uint32
+// variants is a set of the encodings scrapes ask for: a format, plain or
+// gzip. A piece is always compressed; it keeps its plain lines too only
+// once a plain scrape of its format came, since Prometheus always asks for
+// gzip.
+type variants uint32
 
-func (f formats) has(ft exposition.Format) bool { return f&(1<<ft) != 0 }
+func variant(ft exposition.Format, gz bool) variants {
+	if gz {
+		return 1 << (2*ft + 1)
+	}
+	return 1 << (2 * ft)
+}
 
-// body returns a's pieces in format ft as seen at now, encoding what
-// changed since the last encoding if the poller has not yet.
-func (e *Exporter) body(a *account, ft exposition.Format, now time.Time) exposition.Body {
+// has reports whether v holds a variant of format ft, and the plain one.
+func (v variants) has(ft exposition.Format) (any, plain bool) {
+	return v&(variant(ft, false)|variant(ft, true)) != 0, v&variant(ft, false) != 0
+}
+
+// body returns a's pieces in format ft, for a gzip scrape or not, as seen
+// at now, encoding what changed since the last encoding if the poller has
+// not yet.
+func (e *Exporter) body(a *account, ft exposition.Format, gz bool, now time.Time) exposition.Body {
 	s := a.snapshot.Load()
 	if s == nil {
 		return nil
 	}
-	if enc := a.encoding.Load(); enc.valid(s, now) && enc.formats[ft] != nil {
+	if enc := a.encoding.Load(); enc.valid(s, now) && enc.serves(ft, gz) {
 		return enc.formats[ft].body
 	}
-	return e.encode(a, formats(e.wanted.Load())|1<<ft, now).formats[ft].body
+	return e.encode(a, variants(e.wanted.Load())|variant(ft, gz), now).formats[ft].body
 }
 
 // settle brings a's encoding up to date for every format asked for so far,
 // and returns when it goes stale (zero when nothing is encoded). The poller
 // calls it before it sleeps, so that scrapes find the work done.
 func (e *Exporter) settle(a *account) time.Time {
-	want := formats(e.wanted.Load())
+	want := variants(e.wanted.Load())
 	if want == 0 || a.snapshot.Load() == nil {
 		return time.Time{}
 	}
 	return e.encode(a, want, e.clock.Now()).staleAt()
 }
 
-// encode makes a's encoding valid now in the formats want, reusing the
+// encode makes a's encoding valid now in the variants want, reusing the
 // blocks whose views did not change. One encoding runs at a time per account.
-func (e *Exporter) encode(a *account, want formats, now time.Time) *encoding {
+func (e *Exporter) encode(a *account, want variants, now time.Time) *encoding {
 	a.encodeMu.Lock()
 	defer a.encodeMu.Unlock()
 	s := a.snapshot.Load()
@@ -113,7 +133,8 @@ func (e *Exporter) encode(a *account, want formats, now time.Time) *encoding {
 	if prev.valid(s, now) {
 		missing := false
 		for ft := range exposition.NumFormats {
-			missing = missing || (want.has(ft) && prev.formats[ft] == nil)
+			wanted, plain := want.has(ft)
+			missing = missing || (wanted && !prev.serves(ft, !plain))
 		}
 		if !missing {
 			return prev
@@ -142,14 +163,15 @@ func (e *Exporter) encode(a *account, want formats, now time.Time) *encoding {
 	reuse := prev != nil && prev.today == enc.today && prev.snap.location == s.location
 	var en exposition.Encoder
 	for ft := range exposition.NumFormats {
-		if !want.has(ft) {
+		wanted, plain := want.has(ft)
+		if !wanted {
 			continue
 		}
 		var old []block
-		if reuse && prev.formats[ft] != nil {
+		if reuse && prev.serves(ft, !plain) {
 			old = prev.formats[ft].blocks
 		}
-		enc.formats[ft] = encodeFormat(&en, ft, s, enc, keys, old)
+		enc.formats[ft] = encodeFormat(&en, ft, plain, s, enc, keys, old)
 	}
 	a.encoding.Store(enc)
 	return enc
@@ -190,13 +212,13 @@ func sameTargets(a, b *accountSnapshot) bool {
 
 // encodeFormat encodes s in format ft, reusing the blocks of old whose keys
 // are unchanged.
-func encodeFormat(en *exposition.Encoder, ft exposition.Format, s *accountSnapshot, enc *encoding, keys []viewKey, old []block) *formatEncoding {
-	out := &formatEncoding{body: make(exposition.Body, len(snapshotDescs))}
+func encodeFormat(en *exposition.Encoder, ft exposition.Format, plain bool, s *accountSnapshot, enc *encoding, keys []viewKey, old []block) *formatEncoding {
+	out := &formatEncoding{plain: plain, body: make(exposition.Body, len(snapshotDescs))}
 	fams := familiesPool.Get().(*families)
 	defer familiesPool.Put(fams)
 	fams.reset()
 	s.accountSamples(fams.add)
-	ownBlock := fams.encode(en, ft, nil)
+	ownBlock := fams.encode(en, ft, plain, nil)
 	for fam, ok := range ownBlock.has {
 		if ok {
 			out.body[fam] = append(out.body[fam], ownBlock.pieces[fam])
@@ -213,7 +235,7 @@ func encodeFormat(en *exposition.Encoder, ft exposition.Format, s *accountSnapsh
 			for i, v := range enc.views[start:end] {
 				s.viewSamples(&s.targets[v.target], v.period, enc.today, keys[start+i].withdrawn, fams.add)
 			}
-			b = fams.encode(en, ft, slices.Clone(keys[start:end]))
+			b = fams.encode(en, ft, plain, slices.Clone(keys[start:end]))
 		}
 		out.blocks = append(out.blocks, b)
 		for fam, ok := range b.has {
@@ -307,14 +329,14 @@ func (f *families) add(fam int, value float64, labels ...string) {
 }
 
 // encode encodes the samples gathered into a block.
-func (f *families) encode(en *exposition.Encoder, ft exposition.Format, keys []viewKey) block {
+func (f *families) encode(en *exposition.Encoder, ft exposition.Format, plain bool, keys []viewKey) block {
 	b := block{keys: keys, pieces: make([]exposition.Piece, len(f.byFam)), has: make([]bool, len(f.byFam))}
 	for fam, ms := range f.byFam {
 		if len(ms) == 0 {
 			continue
 		}
 		mf := &dto.MetricFamily{Name: &snapshotFamilies[fam].Name, Help: &snapshotFamilies[fam].Help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms}
-		p, err := en.Encode(ft, mf)
+		p, err := en.Encode(ft, mf, plain)
 		if err != nil {
 			continue // cannot happen: the names are the metric table's and the labels strings
 		}
@@ -334,12 +356,12 @@ func Families() []exposition.Family {
 
 // Bodies is an exposition.Source: every account's figures and own gauges
 // in format ft, by account name, as seen now.
-func (e *Exporter) Bodies(ft exposition.Format) []exposition.Body {
-	e.wanted.Or(1 << ft)
+func (e *Exporter) Bodies(ft exposition.Format, gz bool) []exposition.Body {
+	e.wanted.Or(uint32(variant(ft, gz)))
 	now := e.clock.Now()
 	var out []exposition.Body
 	for _, a := range e.sorted() {
-		if b := e.body(a, ft, now); b != nil {
+		if b := e.body(a, ft, gz, now); b != nil {
 			out = append(out, b)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -24,10 +25,11 @@ import (
 // nothing for the families it lacks.
 type Body [][]Piece
 
-// Source returns the bodies a scrape in format f serves, in exposition
-// order: every sample of a family in bodies[0] sorts before those in
-// bodies[1]. A body must not change once returned.
-type Source func(f Format) []Body
+// Source returns the bodies a scrape in format f serves, gzip or plain, in
+// exposition order: every sample of a family in bodies[0] sorts before those
+// in bodies[1]. A body must not change once returned. A plain scrape is
+// cheaper from pieces that kept their plain lines.
+type Source func(f Format, gz bool) []Body
 
 // Options configure a Handler.
 type Options struct {
@@ -143,7 +145,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.errors.WithLabelValues("encoding").Inc()
 		}
 	}
-	bodies := h.opts.Source(ft)
+	bodies := h.opts.Source(ft, gz)
 	live := 0
 	for _, fi := range h.order {
 		name := h.opts.Families[fi].Name
@@ -211,22 +213,31 @@ func acceptsGzip(header string) bool {
 	return best == "gzip" && bestQ > 0
 }
 
-// output writes a scrape: pieces as they are, and the bytes encoded for
-// this scrape (pending) between them. Compressed, it writes one gzip member:
-// the header, every piece's DEFLATE segment and the pending bytes compressed
-// afresh, a final block, then the CRC-32 and length of the plain bytes.
+// output writes a scrape: pieces, and the bytes encoded for this scrape
+// (pending) between them. Plain, it inflates the pieces. Compressed, it
+// writes one gzip member: the header, every piece's DEFLATE segment and the
+// pending bytes compressed afresh, a final block, then the CRC-32 and
+// length of the plain bytes.
 type output struct {
 	w       *bufio.Writer
 	gz      bool
 	pending bytes.Buffer
 	zw      *flate.Writer
+	zr      io.ReadCloser // inflates pieces when plain
 	crc     uint32
-	size    uint32 // the plain length, modulo 2^32 as gzip wants it
+	size    int64
 	err     error
 }
 
 // gzipHeader is a gzip member's header: no name, no time, unknown OS.
 var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+
+// finalBlock is an empty final DEFLATE block (fixed Huffman codes, end of
+// block): after a piece's segment it ends a stream that inflates alone.
+var finalBlock = []byte{0x03, 0x00}
+
+// inflaters lends the readers that inflate pieces.
+var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(finalBlock)) }}
 
 func newOutput(w io.Writer, gz bool) *output {
 	o := &output{w: bufio.NewWriterSize(w, 64<<10), gz: gz}
@@ -242,12 +253,6 @@ func (o *output) write(b []byte) {
 	}
 }
 
-// account counts plain bytes into the gzip trailer.
-func (o *output) account(plain []byte) {
-	o.crc = crc32.Update(o.crc, crc32.IEEETable, plain)
-	o.size += uint32(len(plain))
-}
-
 // flushPending writes the pending bytes; final ends the DEFLATE stream.
 func (o *output) flushPending(final bool) {
 	if !o.gz {
@@ -258,7 +263,8 @@ func (o *output) flushPending(final bool) {
 	if o.pending.Len() == 0 && !final {
 		return
 	}
-	o.account(o.pending.Bytes())
+	o.crc = crc32.Update(o.crc, crc32.IEEETable, o.pending.Bytes())
+	o.size += int64(o.pending.Len())
 	if o.zw == nil {
 		o.zw = scrapeWriters.Get().(*flate.Writer)
 	}
@@ -280,12 +286,28 @@ func (o *output) flushPending(final bool) {
 
 func (o *output) piece(p *Piece) {
 	o.flushPending(false)
-	if !o.gz {
+	if o.gz {
+		o.crc = crc32Combine(o.crc, p.crc, p.size)
+		o.size += p.size
+		o.write(p.deflated)
+		return
+	}
+	if p.plain != nil || o.err != nil {
 		o.write(p.plain)
 		return
 	}
-	o.account(p.plain)
-	o.write(p.deflated)
+	if o.zr == nil {
+		o.zr = inflaters.Get().(io.ReadCloser)
+	}
+	src := io.MultiReader(bytes.NewReader(p.deflated), bytes.NewReader(finalBlock))
+	if o.err = o.zr.(flate.Resetter).Reset(src, nil); o.err != nil {
+		return
+	}
+	var n int64
+	n, o.err = io.Copy(o.w, o.zr)
+	if o.err == nil && n != p.size {
+		o.err = fmt.Errorf("a piece inflated to %d bytes, want %d", n, p.size)
+	}
 }
 
 // close ends the body and flushes it.
@@ -294,12 +316,16 @@ func (o *output) close() error {
 	if o.gz {
 		var trailer [8]byte
 		binary.LittleEndian.PutUint32(trailer[:4], o.crc)
-		binary.LittleEndian.PutUint32(trailer[4:], o.size)
+		binary.LittleEndian.PutUint32(trailer[4:], uint32(o.size)) // modulo 2^32, as gzip wants it
 		o.write(trailer[:])
 	}
 	if o.zw != nil {
 		scrapeWriters.Put(o.zw)
 		o.zw = nil
+	}
+	if o.zr != nil {
+		inflaters.Put(o.zr)
+		o.zr = nil
 	}
 	if o.err == nil {
 		o.err = o.w.Flush()

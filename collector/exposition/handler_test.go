@@ -68,7 +68,7 @@ func testHandler(t *testing.T) (h, ref http.Handler, fallback *bool) {
 			for _, name := range []string{"d", "b"} {
 				val, k, key := 1.5, "k", v
 				mf := &dto.MetricFamily{Name: &name, Type: dto.MetricType_GAUGE.Enum(), Metric: []*dto.Metric{{Label: []*dto.LabelPair{{Name: &k, Value: &key}}, Gauge: &dto.Gauge{Value: &val}}}}
-				p, err := en.Encode(ft, mf)
+				p, err := en.Encode(ft, mf, v == "a") // one piece inflated, one copied
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -78,7 +78,7 @@ func testHandler(t *testing.T) (h, ref http.Handler, fallback *bool) {
 		}
 	}
 	fallback = new(bool)
-	h, err := NewHandler(Options{Families: families, Source: func(f Format) []Body { return bodies[f] }, Live: live,
+	h, err := NewHandler(Options{Families: families, Source: func(f Format, _ bool) []Body { return bodies[f] }, Live: live,
 		Fallback: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { *fallback = true; ref.ServeHTTP(w, r) })})
 	if err != nil {
 		t.Fatal(err)
