@@ -171,7 +171,7 @@ func (e *Exporter) encode(a *account, want variants, now time.Time) *encoding {
 		if reuse && prev.serves(ft, !plain) {
 			old = prev.formats[ft].blocks
 		}
-		enc.formats[ft] = encodeFormat(&en, ft, plain, s, enc, keys, old)
+		enc.formats[ft] = enc.encodeFormat(&en, ft, plain, keys, old)
 	}
 	a.encoding.Store(enc)
 	return enc
@@ -210,9 +210,10 @@ func sameTargets(a, b *accountSnapshot) bool {
 	return true
 }
 
-// encodeFormat encodes s in format ft, reusing the blocks of old whose keys
-// are unchanged.
-func encodeFormat(en *exposition.Encoder, ft exposition.Format, plain bool, s *accountSnapshot, enc *encoding, keys []viewKey, old []block) *formatEncoding {
+// encodeFormat encodes enc's snapshot in format ft, its pieces with their
+// plain lines when plain, reusing the blocks of old whose keys are unchanged.
+func (enc *encoding) encodeFormat(en *exposition.Encoder, ft exposition.Format, plain bool, keys []viewKey, old []block) *formatEncoding {
+	s := enc.snap
 	out := &formatEncoding{plain: plain, body: make(exposition.Body, len(snapshotDescs))}
 	fams := familiesPool.Get().(*families)
 	defer familiesPool.Put(fams)

@@ -125,15 +125,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if gz {
 		w.Header().Set("Content-Encoding", "gzip")
 	}
-	var filter map[string]bool
-	if r.URL != nil {
-		for _, name := range r.URL.Query()["name[]"] {
-			if filter == nil {
-				filter = map[string]bool{}
-			}
-			filter[name] = true
-		}
-	}
+	filter := nameFilter(r)
 	o := newOutput(w, gz)
 	enc := expfmt.NewEncoder(&o.pending, format)
 	encode := func(mf *dto.MetricFamily) {
@@ -173,6 +165,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := o.close(); err != nil {
 		h.logf("error writing the scrape: %v", err)
 	}
+}
+
+// nameFilter is the set of family names the request's name[] parameters
+// ask for, as promhttp reads them; nil is every family.
+func nameFilter(r *http.Request) map[string]bool {
+	var filter map[string]bool
+	if r.URL != nil {
+		for _, name := range r.URL.Query()["name[]"] {
+			if filter == nil {
+				filter = map[string]bool{}
+			}
+			filter[name] = true
+		}
+	}
+	return filter
 }
 
 // serves reports whether a body holds a sample of family fi.
