@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends/clock"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
 
@@ -297,4 +299,60 @@ func TestScrapeDuringRefreshesSeesWholeBodies(t *testing.T) {
 		seen[body] = true
 	}
 	t.Logf("%d refreshes, %d scrapes saw %d of %d published bodies", refreshes, len(scraped), len(seen), len(published))
+}
+
+// sleepRecorder is the harness's clock as the poller sleeps on it: it
+// records each sleep and stops the run after stopAfter of them.
+type sleepRecorder struct {
+	*clock.Manual
+	stopAfter int
+	stop      func()
+	slept     []time.Duration
+}
+
+func (c *sleepRecorder) Sleep(ctx context.Context, d time.Duration) error {
+	c.slept = append(c.slept, d)
+	if len(c.slept) >= c.stopAfter {
+		c.stop()
+	}
+	return c.Manual.Sleep(ctx, d)
+}
+
+// TestPollerEncodesAtTheWithdrawal: a poller with nothing due wakes when a
+// target's figures pass max_data_age and encodes the account without them,
+// so that the next scrape finds the work done.
+func TestPollerEncodesAtTheWithdrawal(t *testing.T) {
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	h := newHarness(t, start, simulator.Options{Seed: 3}, "    phones: [\"6175550100\"]\n    periods: [day]\n    refresh_interval: 1h\n")
+	h.refreshAll()
+	h.exporter.Bodies(exposition.Text, true) // a scrape asked for text, gzip
+	// An hour later the refresh fails: the figures stay until max_data_age
+	// (as stretched by the plan), a few seconds before the next refresh.
+	h.clock.Set(start.Add(time.Hour + 5*time.Second))
+	h.sim.SetFaults(simulator.Faults{ServerErrorRate: 1})
+	for h.poller.targets[0].lastAttempt.Before(start.Add(time.Hour)) {
+		if wait := h.poller.step(t.Context()); wait > 0 {
+			h.clock.Advance(wait)
+		}
+	}
+	withdrawal := h.poller.targets[0].lastSuccess.Add(h.account.snapshot.Load().maxAge)
+	if due := h.poller.targets[0].due(h.poller.interval); !withdrawal.Before(due) {
+		t.Fatalf("the withdrawal at %v must come before the next refresh at %v", withdrawal, due)
+	}
+	began := h.clock.Now()
+	run := (&gate{}).open(t.Context())
+	rec := &sleepRecorder{Manual: h.clock, stopAfter: 2, stop: run.close}
+	h.poller.clock = rec
+	h.poller.run(run)
+	run.abort()
+	if got, want := began.Add(rec.slept[0]), withdrawal; got.Before(want) || got.After(want.Add(time.Millisecond)) {
+		t.Fatalf("the poller slept %v and woke at %v, want at the withdrawal %v", rec.slept, got, want)
+	}
+	enc := h.account.encoding.Load()
+	if !enc.valid(h.account.snapshot.Load(), h.clock.Now()) {
+		t.Fatal("after the withdrawal the poller left the encoding stale")
+	}
+	if figures := enc.formats[exposition.Text].body[famFigures]; len(figures) != 0 {
+		t.Errorf("%d figure pieces after the withdrawal, want none", len(figures))
+	}
 }

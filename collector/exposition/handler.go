@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -46,7 +47,8 @@ type Options struct {
 	// MaxRequestsInFlight answers 503 to the scrapes beyond it; 0 is no limit.
 	MaxRequestsInFlight int
 	// Registry, when set, receives promhttp_metric_handler_errors_total,
-	// as promhttp.HandlerOpts.Registry does.
+	// as promhttp.HandlerOpts.Registry does; it counts the errors of the
+	// scrapes served from pieces, not the Fallback's.
 	Registry prometheus.Registerer
 	ErrorLog promhttp.Logger
 }
@@ -64,6 +66,9 @@ type handler struct {
 // format and the compression as promhttp does, and writes the live families
 // and the pieces merged by family name, each family once.
 func NewHandler(opts Options) (http.Handler, error) {
+	if opts.Source == nil || opts.Live == nil || opts.Fallback == nil {
+		return nil, errors.New("exposition: Options need a Source, a Live gatherer and a Fallback")
+	}
 	h := &handler{opts: opts, headers: make([]headers, len(opts.Families))}
 	for i, f := range opts.Families {
 		hd, err := header(f)
