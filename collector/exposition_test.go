@@ -330,7 +330,10 @@ func TestPollerEncodesAtTheWithdrawal(t *testing.T) {
 	// (as stretched by the plan), a few seconds before the next refresh.
 	h.clock.Set(start.Add(time.Hour + 5*time.Second))
 	h.sim.SetFaults(simulator.Faults{ServerErrorRate: 1})
-	for h.poller.targets[0].lastAttempt.Before(start.Add(time.Hour)) {
+	for steps := 0; h.poller.targets[0].lastAttempt.Before(start.Add(time.Hour)); steps++ {
+		if steps > 1000 {
+			t.Fatal("the target is never attempted again")
+		}
 		if wait := h.poller.step(t.Context()); wait > 0 {
 			h.clock.Advance(wait)
 		}
