@@ -161,7 +161,6 @@ func (e *Exporter) encode(a *account, want variants, now time.Time) *encoding {
 		}
 	}
 	reuse := prev != nil && prev.today == enc.today && prev.snap.location == s.location
-	var en exposition.Encoder
 	for ft := range exposition.NumFormats {
 		wanted, plain := want.has(ft)
 		if !wanted {
@@ -171,7 +170,7 @@ func (e *Exporter) encode(a *account, want variants, now time.Time) *encoding {
 		if reuse && prev.serves(ft, !plain) {
 			old = prev.formats[ft].blocks
 		}
-		enc.formats[ft] = enc.encodeFormat(&en, ft, plain, keys, old)
+		enc.formats[ft] = enc.encodeFormat(ft, plain, keys, old)
 	}
 	a.encoding.Store(enc)
 	return enc
@@ -212,14 +211,14 @@ func sameTargets(a, b *accountSnapshot) bool {
 
 // encodeFormat encodes enc's snapshot in format ft, its pieces with their
 // plain lines when plain, reusing the blocks of old whose keys are unchanged.
-func (enc *encoding) encodeFormat(en *exposition.Encoder, ft exposition.Format, plain bool, keys []viewKey, old []block) *formatEncoding {
+func (enc *encoding) encodeFormat(ft exposition.Format, plain bool, keys []viewKey, old []block) *formatEncoding {
 	s := enc.snap
 	out := &formatEncoding{plain: plain, body: make(exposition.Body, len(snapshotDescs))}
 	fams := familiesPool.Get().(*families)
 	defer familiesPool.Put(fams)
 	fams.reset()
 	s.accountSamples(fams.add)
-	ownBlock := fams.encode(en, ft, plain, nil)
+	ownBlock := fams.encode(ft, plain, nil)
 	for fam, ok := range ownBlock.has {
 		if ok {
 			out.body[fam] = append(out.body[fam], ownBlock.pieces[fam])
@@ -236,7 +235,7 @@ func (enc *encoding) encodeFormat(en *exposition.Encoder, ft exposition.Format, 
 			for i, v := range enc.views[start:end] {
 				s.viewSamples(&s.targets[v.target], v.period, enc.today, keys[start+i].withdrawn, fams.add)
 			}
-			b = fams.encode(en, ft, plain, slices.Clone(keys[start:end]))
+			b = fams.encode(ft, plain, slices.Clone(keys[start:end]))
 		}
 		out.blocks = append(out.blocks, b)
 		for fam, ok := range b.has {
@@ -248,10 +247,11 @@ func (enc *encoding) encodeFormat(en *exposition.Encoder, ft exposition.Format, 
 	return out
 }
 
-// families gathers samples by family as the dto metrics expfmt encodes.
-// It reuses its metrics from block to block: a whole encoding makes no
-// garbage per sample.
+// families gathers samples by family as the dto metrics expfmt encodes,
+// and encodes them. It reuses its metrics and buffers from block to block:
+// a whole encoding makes no garbage per sample.
 type families struct {
+	en      exposition.Encoder
 	byFam   [][]*dto.Metric
 	metrics []dto.Metric
 	gauges  []dto.Gauge
@@ -330,14 +330,14 @@ func (f *families) add(fam int, value float64, labels ...string) {
 }
 
 // encode encodes the samples gathered into a block.
-func (f *families) encode(en *exposition.Encoder, ft exposition.Format, plain bool, keys []viewKey) block {
+func (f *families) encode(ft exposition.Format, plain bool, keys []viewKey) block {
 	b := block{keys: keys, pieces: make([]exposition.Piece, len(f.byFam)), has: make([]bool, len(f.byFam))}
 	for fam, ms := range f.byFam {
 		if len(ms) == 0 {
 			continue
 		}
 		mf := &dto.MetricFamily{Name: &snapshotFamilies[fam].Name, Help: &snapshotFamilies[fam].Help, Type: dto.MetricType_GAUGE.Enum(), Metric: ms}
-		p, err := en.Encode(ft, mf, plain)
+		p, err := f.en.Encode(ft, mf, plain)
 		if err != nil {
 			continue // cannot happen: the names are the metric table's and the labels strings
 		}
