@@ -41,7 +41,7 @@ type Exporter struct {
 	mu       sync.Mutex // serialises Apply, Start and Shutdown
 	started  bool       // Start was called: Apply starts pollers at once
 	accounts atomic.Pointer[map[string]*account]
-	wanted   atomic.Uint32 // the formats scrapes asked for (formats): the pollers keep them encoded
+	wanted   atomic.Uint32 // the variants scrapes asked for (a format, gzip or not): the pollers keep them encoded
 
 	// closed ends when Close is called (Shutdown calls it first, before it
 	// waits for Apply): every gate is a child of it, so that from then on no
