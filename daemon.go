@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/voicetrends/voicetrends_exporter/collector"
+	"github.com/voicetrends/voicetrends_exporter/collector/exposition"
 	"github.com/voicetrends/voicetrends_exporter/config"
 )
 
@@ -85,12 +86,21 @@ func newDaemon(cfg *config.Config, f *flags, logger log.Logger, slogger *slog.Lo
 	}
 	d.endReloads = sync.OnceFunc(func() { close(d.stopping) })
 	d.stopOnce = sync.OnceFunc(d.stopExporter)
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(exporter, d.safe,
+	// The live families, gathered at every scrape; the figures are served
+	// from their encoding (see mux).
+	live := prometheus.NewRegistry()
+	live.MustRegister(exporter.Instrumentation(), d.safe,
 		versioncollector.NewCollector(exporterName),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d.server = &http.Server{Handler: d.mux(registry), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: e.idleTimeout}
+	mux, err := d.mux(live)
+	if err != nil {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+		return nil, &startFailure{"cannot build the metrics handler", err}
+	}
+	d.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: e.idleTimeout}
 	return d, nil
 }
 
@@ -195,23 +205,43 @@ func (d *daemon) reload() error {
 	return err
 }
 
-// mux routes the telemetry path, the lifecycle endpoints and the status page.
-func (d *daemon) mux(registry *prometheus.Registry) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.Handle(d.flags.telemetryPath, promhttp.HandlerFor(registry, promhttp.HandlerOpts{
-		ErrorLog:            promhttpLogger{d.logger},
-		ErrorHandling:       promhttp.ContinueOnError,
+// mux routes the telemetry path, the lifecycle endpoints and the status
+// page. The telemetry path serves the exporter's figures from their encoding
+// and gathers live's families at every scrape; live receives the handler's
+// own promhttp_metric_handler_errors_total.
+func (d *daemon) mux(live *prometheus.Registry) (*http.ServeMux, error) {
+	// Protobuf, which the figures are not encoded in, is served from const
+	// metrics built for the scrape.
+	figures := prometheus.NewRegistry()
+	if err := figures.Register(d.exporter.Snapshots()); err != nil {
+		return nil, err
+	}
+	fallback := promhttp.HandlerFor(prometheus.Gatherers{live, figures}, promhttp.HandlerOpts{
+		ErrorLog:          promhttpLogger{d.logger},
+		ErrorHandling:     promhttp.ContinueOnError,
+		EnableOpenMetrics: true,
+	})
+	metrics, err := exposition.NewHandler(exposition.Options{
+		Families:            collector.Families(),
+		Source:              d.exporter.Bodies,
+		Live:                live,
+		Fallback:            fallback,
 		MaxRequestsInFlight: d.flags.maxRequests,
-		Registry:            registry,
-		EnableOpenMetrics:   true, // when the scraper asks for it
-	}))
+		Registry:            live,
+		ErrorLog:            promhttpLogger{d.logger},
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(d.flags.telemetryPath, metrics)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy.") })
 	mux.Handle("/-/ready", d.exporter.ReadyHandler())
 	mux.HandleFunc("/-/reload", d.serveReload)
 	if d.flags.telemetryPath != "/" {
 		mux.Handle("/", landingHandler(d.exporter, d.flags.telemetryPath, d.flags.demo, d.exporter.Now, d.logger))
 	}
-	return mux
+	return mux, nil
 }
 
 // serveReload is POST /-/reload: it hands the reload to the reloader and

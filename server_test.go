@@ -72,7 +72,10 @@ func TestMaxRequests(t *testing.T) {
 		registry.MustRegister(b)
 		d := &daemon{logger: log.NewNopLogger(), exporter: collector.New(collector.Options{}),
 			flags: &flags{telemetryPath: "/metrics", maxRequests: max}}
-		mux := d.mux(registry)
+		mux, err := d.mux(registry)
+		if err != nil {
+			t.Fatal(err)
+		}
 		server := httptest.NewServer(mux)
 		codes := make(chan int, max)
 		for range max {

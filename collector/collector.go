@@ -17,9 +17,7 @@ import (
 
 	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/internal/budget"
-	"github.com/voicetrends/voicetrends_exporter/internal/calendar"
 	"github.com/voicetrends/voicetrends_exporter/internal/clock"
-	"github.com/voicetrends/voicetrends_exporter/internal/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -47,6 +45,7 @@ type Exporter struct {
 	mu       sync.Mutex // serialises Apply, Start and Shutdown
 	started  bool       // Start was called: Apply starts pollers at once
 	accounts atomic.Pointer[map[string]*account]
+	wanted   atomic.Uint32 // the variants scrapes asked for (a format, gzip or not): the pollers keep them encoded
 
 	// closed ends when Close is called (Shutdown calls it first, before it
 	// waits for Apply): every gate is a child of it, so that from then on no
@@ -66,6 +65,8 @@ type account struct {
 	instr    *instrumentation
 	gate     *gate // read by the client's transport and limiter
 	snapshot atomic.Pointer[accountSnapshot]
+	encoding atomic.Pointer[encoding] // the latest snapshot's, or an older one's until encode runs
+	encodeMu sync.Mutex               // one encode at a time
 
 	run  *gateRun      // the running poller's opening of the gate; nil before Start
 	done chan struct{} // closed when that poller has returned
@@ -146,6 +147,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		if old := current[a.cfg.Name]; old != nil {
 			// Carry the figures over; the new poller picks up where the old one stopped.
 			a.snapshot.Store(old.snapshot.Load())
+			a.encoding.Store(old.encoding.Load()) // its blocks serve again
 			a.budget.Set(a.cfg.RequestsPerWindow, time.Duration(a.cfg.Window))
 		}
 		if e.started && e.closed.Err() == nil {
@@ -206,7 +208,9 @@ func (e *Exporter) start(a *account) {
 // pollerFor builds the poller that runs a, carrying over the targets of its
 // latest snapshot.
 func (e *Exporter) pollerFor(a *account) *poller {
-	return newPoller(a, a.client, e.clock, log.With(e.logger, "account", a.cfg.Name))
+	p := newPoller(a, a.client, e.clock, log.With(e.logger, "account", a.cfg.Name))
+	p.settle = func() time.Time { return e.settle(a) }
+	return p
 }
 
 // halt stops the account's poller: it closes the gate, lets the request
@@ -277,23 +281,77 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect implements prometheus.Collector. It never calls the API: it reads
-// each account's latest published snapshot.
+// Instrumentation returns the collector of the families that change
+// between two refreshes: the API request counters and durations and the
+// rate-limit headers of every account.
+func (e *Exporter) Instrumentation() prometheus.Collector {
+	return collectorFuncs{e.describeInstrumentation, func(ch chan<- prometheus.Metric) {
+		for _, a := range e.sorted() {
+			a.instr.collect(ch)
+		}
+	}}
+}
+
+// Snapshots returns the collector of the families Bodies serves, as const
+// metrics built at each call: for the formats Bodies are not encoded in.
+func (e *Exporter) Snapshots() prometheus.Collector {
+	return collectorFuncs{func(ch chan<- *prometheus.Desc) {
+		for _, d := range snapshotDescs {
+			ch <- d
+		}
+	}, func(ch chan<- prometheus.Metric) {
+		now := e.clock.Now()
+		for _, a := range e.sorted() {
+			if s := a.snapshot.Load(); s != nil {
+				s.collect(ch, now)
+			}
+		}
+	}}
+}
+
+func (e *Exporter) describeInstrumentation(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{limitDesc, remainingDesc, resetDesc} {
+		ch <- d
+	}
+	newInstrumentation("").describe(ch)
+}
+
+// collectorFuncs is a prometheus.Collector made of two functions.
+type collectorFuncs struct {
+	describe func(chan<- *prometheus.Desc)
+	collect  func(chan<- prometheus.Metric)
+}
+
+func (c collectorFuncs) Describe(ch chan<- *prometheus.Desc) { c.describe(ch) }
+func (c collectorFuncs) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
+
+// Collect implements prometheus.Collector: the instrumentation and the
+// figures of every account, as const metrics built at each call. The daemon
+// serves the figures from their encoding instead (see Bodies); Collect
+// serves the protobuf format and the tests.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	now := e.clock.Now()
+	for _, a := range e.sorted() {
+		a.instr.collect(ch)
+		if s := a.snapshot.Load(); s != nil {
+			s.collect(ch, now)
+		}
+	}
+}
+
+// sorted returns the accounts by name, the order of their samples.
+func (e *Exporter) sorted() []*account {
 	accounts := *e.accounts.Load()
 	names := make([]string, 0, len(accounts))
 	for name := range accounts {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	now := e.clock.Now()
-	for _, name := range names {
-		a := accounts[name]
-		a.instr.collect(ch)
-		if s := a.snapshot.Load(); s != nil {
-			s.collect(ch, now)
-		}
+	out := make([]*account, len(names))
+	for i, name := range names {
+		out[i] = accounts[name]
 	}
+	return out
 }
 
 func boolValue(b bool) float64 {
@@ -302,85 +360,3 @@ func boolValue(b bool) float64 {
 	}
 	return 0
 }
-
-// collect emits the snapshot's metrics as seen at now.
-func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
-	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(s.up), s.name)
-	ch <- prometheus.MustNewConstMetric(loginDeferredDesc, prometheus.GaugeValue, boolValue(s.loginDeferred != ""), s.name)
-	ch <- prometheus.MustNewConstMetric(zoneMismatchDesc, prometheus.GaugeValue, boolValue(s.zoneErr != nil), s.name)
-	ch <- prometheus.MustNewConstMetric(budgetDesc, prometheus.GaugeValue, float64(s.perWindow), s.name)
-	ch <- prometheus.MustNewConstMetric(intervalDesc, prometheus.GaugeValue, s.interval.Seconds(), s.name)
-	today := voicetrends.DateIn(now, s.location)
-	for i := range s.targets {
-		for _, m := range s.targets[i].metrics(s, today, now) {
-			ch <- m
-		}
-	}
-}
-
-// scrapeKey is what a target's metrics depend on beyond the target itself.
-type scrapeKey struct {
-	location  *time.Location
-	today     voicetrends.Date
-	withdrawn bool
-}
-
-// scraped is a target's metrics as built for one scrapeKey.
-type scraped struct {
-	key     scrapeKey
-	metrics []prometheus.Metric
-}
-
-// scrapeCache holds a target's metrics between scrapes. A target that
-// changes gets a new cache, so a scrape rebuilds only the targets refreshed
-// since the last one, or all of them after a local midnight: building const
-// metrics costs more than serving them (see BenchmarkScrapeVersusPlain).
-type scrapeCache struct{ p atomic.Pointer[scraped] }
-
-// metrics returns the target's metrics as seen on today at now, built
-// with MustNewConstMetric, or taken from its cache.
-func (t *target) metrics(s *accountSnapshot, today voicetrends.Date, now time.Time) []prometheus.Metric {
-	if !t.attempted && !t.unreachable {
-		return nil
-	}
-	key := scrapeKey{s.location, today, !t.lastSuccess.IsZero() && now.Sub(t.lastSuccess) > s.maxAge}
-	if t.cache != nil {
-		if c := t.cache.p.Load(); c != nil && c.key == key {
-			return c.metrics
-		}
-	}
-	var out []prometheus.Metric
-	for vi, p := range t.periods {
-		period := string(p)
-		out = append(out, prometheus.MustNewConstMetric(refreshSuccessDesc, prometheus.GaugeValue, boolValue(t.lastOK), s.name, t.phone, period))
-		if t.lastSuccess.IsZero() {
-			continue
-		}
-		out = append(out, prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(t.lastSuccess.UnixNano())/1e9, s.name, t.phone, period))
-		if key.withdrawn || vi >= len(t.buckets) {
-			continue // too old to pass for the present: withdrawn
-		}
-		// Current and previous are chosen at scrape time, not at refresh time, so that a
-		// bucket never passes for the current period after its period has ended.
-		cur, prev := calendar.Select(p, today, s.location, t.buckets[vi])
-		for w, b := range [2]*voicetrends.Bucket{cur, prev} {
-			if b == nil {
-				continue
-			}
-			win := windowNames[w]
-			out = append(out, prometheus.MustNewConstMetric(periodStartDesc, prometheus.GaugeValue, float64(b.Start.Unix()), s.name, t.phone, period, win))
-			for _, f := range figureMetrics {
-				if v, ok := b.Get(f.figure); ok {
-					out = append(out, prometheus.MustNewConstMetric(f.desc, prometheus.GaugeValue, f.convert(v), s.name, t.phone, period, win))
-				}
-			}
-		}
-	}
-	if t.cache != nil {
-		t.cache.p.Store(&scraped{key, out})
-	}
-	return out
-}
-
-// windowNames are the values of the window label, current first.
-var windowNames = [2]string{metric.Current, metric.Previous}

@@ -1,6 +1,7 @@
 // Package collector turns VoiceTrends call volume into Prometheus metrics:
 // per-account pollers refresh the figures inside the API's budget and publish
-// immutable snapshots, and scrapes build const metrics from the latest ones.
+// immutable snapshots, encoded once per change for the scrapes (see
+// exposition), and Collect builds const metrics from them where needed.
 package collector
 
 import (

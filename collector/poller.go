@@ -41,6 +41,10 @@ type poller struct {
 	weekFailures int
 	// holdReason is why the budget holds requests, for logging once per hold.
 	holdReason string
+	// settle, when set, brings the exposition up to date before the poller
+	// sleeps and returns when it goes stale (a midnight, a withdrawal), so that
+	// the poller wakes to encode it again then; zero is never.
+	settle func() time.Time
 }
 
 // newPoller builds a poller for the account a, fetching through fetcher
@@ -103,7 +107,13 @@ func (p *poller) run(r *gateRun) {
 		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge)
 	}
 	for r.closed.Err() == nil {
-		if wait := p.step(r.aborted); wait > 0 {
+		wait := p.step(r.aborted)
+		if wait > 0 && p.settle != nil {
+			if stale := p.settle(); !stale.IsZero() {
+				wait = min(wait, max(stale.Sub(p.clock.Now()), time.Millisecond))
+			}
+		}
+		if wait > 0 {
 			_ = p.clock.Sleep(r.closed, wait)
 		}
 	}
@@ -205,7 +215,7 @@ func (p *poller) refresh(ctx context.Context, t *target) time.Duration {
 	}
 	p.setLoginDeferred(nil)
 	p.tried = true
-	t.cache = new(scrapeCache) // the target changes below
+	t.rev = new(revision) // the target changes below
 	if wait, done := p.failed(t, err, now); done {
 		return wait
 	}
@@ -335,7 +345,7 @@ func (p *poller) setUnreachable(on bool) {
 	for i := range p.targets {
 		t := &p.targets[i]
 		if want := on && !t.attempted; t.unreachable != want {
-			t.unreachable, t.cache = want, new(scrapeCache)
+			t.unreachable, t.rev = want, new(revision)
 		}
 	}
 }
@@ -350,7 +360,7 @@ func (p *poller) derive(t *target, today voicetrends.Date) {
 	for i, period := range t.periods {
 		out[i] = calendar.Derive(period, today, p.cfg.Location, p.weekStart, t.days)
 	}
-	t.buckets, t.cache = out, new(scrapeCache)
+	t.buckets, t.rev = out, new(revision)
 }
 
 // learnWeekStart asks the API which day its weeks start on: one week

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -11,13 +10,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 
+	"github.com/voicetrends/voicetrends_exporter/collector/exposition"
 	"github.com/voicetrends/voicetrends_exporter/internal/calendar"
 	"github.com/voicetrends/voicetrends_exporter/internal/clock"
-	"github.com/voicetrends/voicetrends_exporter/internal/metric"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -28,7 +25,7 @@ var benchNow = time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
 func snapshotExporter(numbers int) *Exporter {
 	loc := time.UTC
 	today := voicetrends.DateIn(benchNow, loc)
-	snap := &accountSnapshot{name: "acme", location: loc, maxAge: time.Hour, perWindow: 100, interval: 5 * time.Minute, up: true, tried: true}
+	snap := &accountSnapshot{name: "acme", location: loc, maxAge: 72 * time.Hour, perWindow: 100, interval: 5 * time.Minute, up: true, tried: true}
 	for n := 0; n < numbers; n++ {
 		for _, p := range voicetrends.Periods {
 			t := newTarget(targetKey{phone: fmt.Sprintf("61755%05d", n), period: p}, nil)
@@ -91,6 +88,72 @@ voicetrends_last_success_timestamp_seconds{account="acme",period="week",phone="6
 	}
 }
 
+// benchNumbers x 3 periods: 36 000 figure series, 48 000 with the health ones.
+const benchNumbers = 1000
+
+// BenchmarkScrapeAfterEveryTargetChanged serves the exporter's encoded
+// exposition through the real handler and reports x-steady: the first
+// scrape after every target changed (a refresh round, or a local midnight),
+// once the poller has encoded the change as it does before it sleeps,
+// over a steady scrape; -plain and -gz for the two encodings.
+// BenchmarkScrape (package main) compares the whole daemon with the plain
+// const-metric collector.
+func BenchmarkScrapeAfterEveryTargetChanged(b *testing.B) {
+	for _, change := range []string{"refresh", "midnight"} {
+		b.Run(change, func(b *testing.B) {
+			e := snapshotExporter(benchNumbers)
+			clk := clock.NewManual(benchNow)
+			e.clock = clk
+			live := prometheus.NewRegistry()
+			live.MustRegister(e.Instrumentation())
+			h, err := exposition.NewHandler(exposition.Options{Families: Families(), Source: e.Bodies, Live: live, Fallback: http.NotFoundHandler()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			a := (*e.accounts.Load())["acme"]
+			for _, gz := range []bool{false, true} {
+				serve(b, h, gz) // asks for both encodings
+			}
+			var cold, steady [2]time.Duration
+			for b.Loop() {
+				switch change {
+				case "refresh":
+					changeEveryTarget(a)
+				case "midnight": // and back, to stay within the figures' periods
+					if clk.Now().Equal(benchNow) {
+						clk.Set(voicetrends.DateIn(benchNow, time.UTC).AddDays(1).Midnight(time.UTC).Add(time.Minute))
+					} else {
+						clk.Set(benchNow)
+					}
+				}
+				e.settle(a)
+				for i, gz := range []bool{false, true} {
+					cold[i] += serve(b, h, gz)
+				}
+				for i, gz := range []bool{false, true} {
+					steady[i] += serve(b, h, gz)
+				}
+			}
+			b.ReportMetric(float64(cold[0])/float64(steady[0]), "x-steady-plain")
+			b.ReportMetric(float64(cold[1])/float64(steady[1]), "x-steady-gz")
+			b.ReportMetric(float64(steady[0])/1e6/float64(b.N), "steady-plain-ms")
+			b.ReportMetric(float64(steady[1])/1e6/float64(b.N), "steady-gz-ms")
+		})
+	}
+}
+
+// changeEveryTarget publishes a's snapshot again with every target
+// refreshed a second later, as a round of refreshes does.
+func changeEveryTarget(a *account) {
+	s := *a.snapshot.Load()
+	s.targets = append([]target(nil), s.targets...)
+	for i := range s.targets {
+		t := &s.targets[i]
+		t.lastSuccess, t.lastAttempt, t.rev = t.lastSuccess.Add(time.Second), t.lastAttempt.Add(time.Second), new(revision)
+	}
+	a.snapshot.Store(&s)
+}
+
 // discard is a ResponseWriter that throws the body away.
 type discard struct{ h http.Header }
 
@@ -98,187 +161,15 @@ func (d *discard) Header() http.Header         { return d.h }
 func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discard) WriteHeader(int)             {}
 
-// sample is one series of a gathered exposition.
-type sample struct {
-	desc   *prometheus.Desc
-	labels []string
-	value  float64
-}
-
-// plain is the baseline every exporter is measured against: a collector
-// that builds each sample with prometheus.MustNewConstMetric at every
-// scrape, as the client_golang docs show.
-type plain struct {
-	descs   []*prometheus.Desc
-	samples []sample
-}
-
-func (p *plain) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range p.descs {
-		ch <- d
-	}
-}
-
-func (p *plain) Collect(ch chan<- prometheus.Metric) {
-	for _, s := range p.samples {
-		ch <- prometheus.MustNewConstMetric(s.desc, prometheus.GaugeValue, s.value, s.labels...)
-	}
-}
-
-// plainOf returns a plain collector of exactly the samples e serves.
-func plainOf(tb testing.TB, e *Exporter) *plain {
-	p := &plain{descs: descs()}
-	ch := make(chan prometheus.Metric, 1024)
-	go func() { e.Collect(ch); close(ch) }()
-	for m := range ch {
-		var out dto.Metric
-		if err := m.Write(&out); err != nil {
-			tb.Fatal(err)
-		}
-		if out.Gauge == nil {
-			continue // the request counters and histograms are live in both
-		}
-		byName := map[string]string{}
-		for _, l := range out.Label {
-			byName[l.GetName()] = l.GetValue()
-		}
-		names := metric.AccountLabel
-		switch len(out.Label) {
-		case len(metric.FigureLabels):
-			names = metric.FigureLabels
-		case len(metric.TargetLabels):
-			names = metric.TargetLabels
-		}
-		values := make([]string, len(names))
-		for i, n := range names {
-			values[i] = byName[n]
-		}
-		p.samples = append(p.samples, sample{m.Desc(), values, out.Gauge.GetValue()})
-	}
-	return p
-}
-
-// handler serves c alone through promhttp.HandlerFor, as main does.
-func handler(c prometheus.Collector) http.Handler {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-}
-
-// TestPlainServesTheSameSamples keeps the baseline honest: the plain
-// collector's exposition is byte for byte the exporter's.
-func TestPlainServesTheSameSamples(t *testing.T) {
-	e := snapshotExporter(20)
-	bodies := [2]string{}
-	for i, c := range []prometheus.Collector{e, plainOf(t, e)} {
-		rec := httptest.NewRecorder()
-		handler(c).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-		bodies[i] = rec.Body.String()
-	}
-	if bodies[0] != bodies[1] || len(bodies[0]) < 1000 {
-		t.Errorf("the plain baseline serves something else:\n%.2000s\n----\n%.2000s", bodies[0], bodies[1])
-	}
-}
-
 // serve times one scrape of h. It collects the garbage first, untimed, so
 // that no scrape pays for the previous one's.
-func serve(b *testing.B, h http.Handler) time.Duration {
+func serve(b *testing.B, h http.Handler, gz bool) time.Duration {
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	if gz {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
 	runtime.GC()
 	start := time.Now()
 	h.ServeHTTP(&discard{h: http.Header{}}, req)
 	return time.Since(start)
-}
-
-// benchNumbers x 3 periods: 36 000 figure series, 48 000 with the health ones.
-const benchNumbers = 1000
-
-// BenchmarkScrape serves the exporter's /metrics; scrapes after the first
-// take the targets' metrics from their caches.
-// It reports the heap the filled caches hold as cache-bytes.
-func BenchmarkScrape(b *testing.B) {
-	h := handler(snapshotExporter(benchNumbers))
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	serve(b, h)
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	b.ReportAllocs()
-	for b.Loop() {
-		serve(b, h)
-	}
-	b.ReportMetric(float64(after.HeapAlloc)-float64(before.HeapAlloc), "cache-bytes")
-}
-
-// BenchmarkScrapePlain serves the same samples as plain const metrics.
-func BenchmarkScrapePlain(b *testing.B) {
-	h := handler(plainOf(b, snapshotExporter(benchNumbers)))
-	b.ReportAllocs()
-	for b.Loop() {
-		serve(b, h)
-	}
-}
-
-// BenchmarkScrapeVersusPlain serves the exporter and the plain const-metric
-// collector of the same samples in turns through promhttp.HandlerFor and
-// reports the ratio of their times: x-plain for a scrape between two
-// refreshes, x-plain-cold for a scrape that finds every target changed (the
-// first after a local midnight). The target is x-plain <= 1.1.
-func BenchmarkScrapeVersusPlain(b *testing.B) {
-	e := snapshotExporter(benchNumbers)
-	exp, base := handler(e), handler(plainOf(b, e))
-	serve(b, exp) // fill the caches, as the scrape after a refresh does
-	targets := (*e.accounts.Load())["acme"].snapshot.Load().targets
-	var warm, cold, plain time.Duration
-	for b.Loop() {
-		warm += serve(b, exp)
-		plain += serve(b, base)
-		for i := range targets {
-			targets[i].cache = new(scrapeCache)
-		}
-		cold += serve(b, exp)
-		plain += serve(b, base)
-	}
-	b.ReportMetric(float64(warm)*2/float64(plain), "x-plain")
-	b.ReportMetric(float64(cold)*2/float64(plain), "x-plain-cold")
-}
-
-// get times one scrape of url over HTTP, the body read whole (gzip, as
-// Prometheus asks for it, is negotiated by the Go client).
-func get(b *testing.B, url string) time.Duration {
-	runtime.GC()
-	start := time.Now()
-	resp, err := http.Get(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		b.Fatal(err)
-	}
-	resp.Body.Close()
-	return time.Since(start)
-}
-
-// BenchmarkScrapeVersusPlainHTTP is BenchmarkScrapeVersusPlain over HTTP
-// (httptest servers on loopback): compression and the network count too.
-func BenchmarkScrapeVersusPlainHTTP(b *testing.B) {
-	e := snapshotExporter(benchNumbers)
-	exp, base := httptest.NewServer(handler(e)), httptest.NewServer(handler(plainOf(b, e)))
-	defer exp.Close()
-	defer base.Close()
-	get(b, exp.URL)
-	targets := (*e.accounts.Load())["acme"].snapshot.Load().targets
-	var warm, cold, plain time.Duration
-	for b.Loop() {
-		warm += get(b, exp.URL)
-		plain += get(b, base.URL)
-		for i := range targets {
-			targets[i].cache = new(scrapeCache)
-		}
-		cold += get(b, exp.URL)
-		plain += get(b, base.URL)
-	}
-	b.ReportMetric(float64(warm)*2/float64(plain), "x-plain")
-	b.ReportMetric(float64(cold)*2/float64(plain), "x-plain-cold")
 }

@@ -33,14 +33,14 @@ type target struct {
 	buckets      [][]voicetrends.Bucket // per period served, the latest good answer; never mutated
 	days         []voicetrends.Bucket   // derived: the daily buckets of the latest good answer
 	nextRollover time.Time              // due at once from then on
-	cache        *scrapeCache           // replaced whenever the fields above change
+	rev          *revision              // replaced whenever the fields above change
 }
 
 func newTarget(k targetKey, periods []voicetrends.Period) target {
 	if !k.derived {
 		periods = []voicetrends.Period{k.period}
 	}
-	return target{targetKey: k, periods: periods, cache: new(scrapeCache)}
+	return target{targetKey: k, periods: periods, rev: new(revision)}
 }
 
 // periodLabel names the target's periods in logs.
