@@ -168,27 +168,7 @@ func walkKeys(v any, fn func(string)) {
 // condition is written twice, so a threshold changed in one half only would
 // silently change when ALL alerts.
 func TestAllHoldBackRepeatsThresholds(t *testing.T) {
-	raw, err := os.ReadFile("rules.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rf struct {
-		Groups []struct {
-			Rules []struct {
-				Alert string `yaml:"alert"`
-				Expr  string `yaml:"expr"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(raw, &rf); err != nil {
-		t.Fatal(err)
-	}
-	exprs := map[string]string{}
-	for _, g := range rf.Groups {
-		for _, r := range g.Rules {
-			exprs[r.Alert] = r.Expr
-		}
-	}
+	_, exprs := ruleExprs(t)
 	for _, name := range []string{"VoiceTrendsCallsBelowUsual", "VoiceTrendsTransferRateHigh"} {
 		t.Run(name, func(t *testing.T) {
 			e, err := parser.NewParser(parser.Options{}).ParseExpr(exprs[name])
@@ -225,26 +205,10 @@ func TestAllHoldBackRepeatsThresholds(t *testing.T) {
 	}
 }
 
-func unparen(e parser.Expr) parser.Expr {
-	for {
-		p, ok := e.(*parser.ParenExpr)
-		if !ok {
-			return e
-		}
-		e = p.Expr
-	}
-}
-
-// pintSeriesRE matches pint's comment disabling promql/series for one selector.
-var pintSeriesRE = regexp.MustCompile(`^\s*# pint disable promql/series\((.+)\)\s*$`)
-
-// TestPintComments stands in for pint's own check of its comments (pint cannot
-// be built here: docs/development.md): each `# pint disable promql/series(…)`
-// sits inside a rule, before its expr, and names a selector that rule's
-// expression uses exactly, so a renamed metric or changed matcher cannot leave
-// a comment that silences nothing; and the two alerts whose series exist only
-// after a failure carry one.
-func TestPintComments(t *testing.T) {
+// ruleExprs returns rules.yml as read and each rule's expression by its alert
+// or record name.
+func ruleExprs(t *testing.T) ([]byte, map[string]string) {
+	t.Helper()
 	raw, err := os.ReadFile("rules.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -267,6 +231,30 @@ func TestPintComments(t *testing.T) {
 			exprs[r.Alert+r.Record] = r.Expr
 		}
 	}
+	return raw, exprs
+}
+
+func unparen(e parser.Expr) parser.Expr {
+	for {
+		p, ok := e.(*parser.ParenExpr)
+		if !ok {
+			return e
+		}
+		e = p.Expr
+	}
+}
+
+// pintSeriesRE matches pint's comment disabling promql/series for one selector.
+var pintSeriesRE = regexp.MustCompile(`^\s*# pint disable promql/series\((.+)\)\s*$`)
+
+// TestPintComments stands in for pint's own check of its comments (pint cannot
+// be built here: docs/development.md): each `# pint disable promql/series(…)`
+// sits inside a rule, before its expr, and names a selector that rule's
+// expression uses exactly, so a renamed metric or changed matcher cannot leave
+// a comment that silences nothing; and the two alerts whose series exist only
+// after a failure carry one.
+func TestPintComments(t *testing.T) {
+	raw, exprs := ruleExprs(t)
 	ruleRE := regexp.MustCompile(`^\s*- (?:alert|record): (\S+)`)
 	disabled := map[string]bool{}
 	rule, sawExpr := "", false
