@@ -68,7 +68,7 @@ scrape_configs:
 
 	prom := &promAPI{srv: srv}
 	number := waitForNumber(ctx, t, prom)
-	checks := e2eChecks(t, prom, number)
+	checks := e2eChecks(t, prom, number, exporter)
 	pending := checks
 	lastErr := map[string]error{}
 	for {
@@ -245,7 +245,7 @@ func waitForNumber(ctx context.Context, t *testing.T, prom *promAPI) string {
 // e2eChecks builds the checks: scrape health, every rule healthy, every recording
 // rule non-empty, and every dashboard query and variable non-empty for each value
 // a person would pick.
-func e2eChecks(t *testing.T, prom *promAPI, number string) []check {
+func e2eChecks(t *testing.T, prom *promAPI, number, instance string) []check {
 	t.Helper()
 	var checks []check
 	seen := map[string]bool{}
@@ -266,7 +266,7 @@ func e2eChecks(t *testing.T, prom *promAPI, number string) []check {
 	}
 
 	for _, f := range loadDashboards(t) {
-		for _, vals := range variableCombinations(f, number) {
+		for _, vals := range variableCombinations(f, number, instance) {
 			for _, q := range f.queries(t) {
 				expr, err := substitute(q.expr, vals)
 				if err != nil {
@@ -307,10 +307,13 @@ func e2eChecks(t *testing.T, prom *promAPI, number string) []check {
 }
 
 // variableCombinations returns the variable values to try for a dashboard: the
-// demo account, phone ALL and a single number, and every period.
-func variableCombinations(f dashboardFile, number string) []map[string]string {
+// demo account, phone ALL and a single number, every period, and job and
+// instance as Grafana writes them into a query for one value picked and for All.
+func variableCombinations(f dashboardFile, number, instance string) []map[string]string {
 	choices := map[string][]string{
 		"datasource": {""},
+		"job":        {grafanaMultiValue("voicetrends"), allValue(f, "job")},
+		"instance":   {grafanaMultiValue(instance), allValue(f, "instance")},
 		"account":    {e2eAccount},
 		"phone":      {"ALL", number},
 		"period":     {"day", "week", "month"},
@@ -420,4 +423,33 @@ func (p *promAPI) rulesHealthy(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// grafanaMultiValue is how Grafana's Prometheus data source writes one chosen
+// value of a multi-value variable into a query: regex metacharacters escaped
+// with two backslashes, one for the PromQL string and one for the regex, so
+// that "127.0.0.1:9" matches itself only.
+func grafanaMultiValue(v string) string {
+	var b strings.Builder
+	for _, r := range v {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\\\`)
+			continue
+		case strings.ContainsRune(`$^*{}[]'+?.()|`, r):
+			b.WriteString(`\\`)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// allValue is what Grafana writes for All: the variable's allValue.
+func allValue(f dashboardFile, name string) string {
+	for _, v := range f.doc.Templating.List {
+		if v.Name == name && v.IncludeAll && v.AllValue != "" {
+			return v.AllValue
+		}
+	}
+	return "e2e-variable-" + name + "-has-no-allValue"
 }
