@@ -239,7 +239,7 @@ func (d *daemon) mux(live *prometheus.Registry) (*http.ServeMux, error) {
 	mux.Handle("/-/ready", d.exporter.ReadyHandler())
 	mux.HandleFunc("/-/reload", d.serveReload)
 	if d.flags.telemetryPath != "/" {
-		mux.Handle("/", landingHandler(d.exporter, d.flags.telemetryPath, d.flags.demo, d.exporter.Now, d.logger))
+		mux.Handle("/", landingHandler(d.exporter, d.flags.telemetryPath, d.flags.demo, d.logger))
 	}
 	return mux, nil
 }

@@ -195,15 +195,15 @@ th.day { text-align: center; }
 </html>
 `))
 
-// landingHandler serves the landing page; now is the page's clock.
-func landingHandler(exporter *collector.Exporter, telemetryPath string, demo bool, now func() time.Time, logger log.Logger) http.Handler {
+// landingHandler serves the landing page, on the exporter's clock.
+func landingHandler(exporter *collector.Exporter, telemetryPath string, demo bool, logger log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
 		}
 		var buf bytes.Buffer
-		data := landingData{Version: version.Version, TelemetryPath: telemetryPath, Now: now(), Demo: demo, Refresh: landingRefresh, Accounts: exporter.Status()}
+		data := landingData{Version: version.Version, TelemetryPath: telemetryPath, Now: exporter.Now(), Demo: demo, Refresh: landingRefresh, Accounts: exporter.Status()}
 		if err := renderLanding(&buf, data); err != nil {
 			level.Error(logger).Log("msg", "rendering the landing page", "err", err)
 			http.Error(w, "cannot render the landing page", http.StatusInternalServerError)
