@@ -751,12 +751,15 @@ func TestReload(t *testing.T) {
 		t.Errorf("GET /-/reload = %d Allow %q, want 405 Allow POST", code, header.Get("Allow"))
 	}
 
-	// SIGHUP reloads too: sales comes back.
+	// SIGHUP reloads too: sales comes back. The reload has finished once the
+	// holder records its success, a moment after sales' poller has started.
+	lastGood := m.value(t, "voicetrends_config_last_reload_success_timestamp_seconds")
 	writeConfig(t, cfg, api.url, support, sales, opsWeekly)
 	d.signals <- syscall.SIGHUP
-	waitFor(t, "sales back on /metrics after SIGHUP", func() bool {
+	waitFor(t, "the SIGHUP reload to finish with sales back on /metrics", func() bool {
 		m = d.metrics()
-		return len(m.values("voicetrends_calls", "account", "sales")) > 0
+		return m.value(t, "voicetrends_config_last_reload_success_timestamp_seconds") > lastGood &&
+			len(m.values("voicetrends_calls", "account", "sales")) > 0
 	})
 	if v := m.value(t, "voicetrends_config_last_reload_successful"); v != 1 {
 		t.Errorf("voicetrends_config_last_reload_successful after SIGHUP = %v, want 1", v)
