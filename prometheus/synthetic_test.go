@@ -102,6 +102,18 @@ func poisson(r *rand.Rand, mean float64) int {
 	}
 }
 
+// transferred draws how many of calls calls are transferred, each with
+// probability share.
+func transferred(r *rand.Rand, calls int, share float64) int {
+	tr := 0
+	for range calls {
+		if r.Float64() < share {
+			tr++
+		}
+	}
+	return tr
+}
+
 // incident changes one number's traffic from from to to: its calls stop, or
 // their transfer share becomes transferShare.
 type incident struct {
@@ -184,12 +196,7 @@ func (a account) write(b *strings.Builder, seed uint64, start, end time.Time, se
 					}
 				}
 			}
-			tr := 0
-			for range c {
-				if r.Float64() < share {
-					tr++
-				}
-			}
+			tr := transferred(r, c, share)
 			runC[p] += float64(c)
 			runT[p] += float64(tr)
 			allC += float64(c)
