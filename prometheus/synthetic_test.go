@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -102,6 +103,18 @@ func poisson(r *rand.Rand, mean float64) int {
 	}
 }
 
+// transferred draws how many of calls calls are transferred, each with
+// probability share.
+func transferred(r *rand.Rand, calls int, share float64) int {
+	tr := 0
+	for range calls {
+		if r.Float64() < share {
+			tr++
+		}
+	}
+	return tr
+}
+
 // incident changes one number's traffic from from to to: its calls stop, or
 // their transfer share becomes transferShare.
 type incident struct {
@@ -184,12 +197,7 @@ func (a account) write(b *strings.Builder, seed uint64, start, end time.Time, se
 					}
 				}
 			}
-			tr := 0
-			for range c {
-				if r.Float64() < share {
-					tr++
-				}
-			}
+			tr := transferred(r, c, share)
 			runC[p] += float64(c)
 			runT[p] += float64(tr)
 			allC += float64(c)
@@ -346,7 +354,7 @@ func TestSyntheticTraffic(t *testing.T) {
 
 	// The timed file.
 	var b strings.Builder
-	fmt.Fprintf(&b, "rule_files:\n  - %q\nevaluation_interval: %s\ntests:\n  - interval: 5m\n    input_series:\n", rules, model.Duration(timedStep))
+	b.WriteString(trafficHeader(rules, model.Duration(timedStep).String()))
 	for _, seed := range seeds {
 		for _, a := range timedTraffic {
 			a.write(&b, seed, timedStart, timedEnd, timedDays)
@@ -383,7 +391,7 @@ func TestSyntheticTraffic(t *testing.T) {
 
 	// The quiet file.
 	b.Reset()
-	fmt.Fprintf(&b, "rule_files:\n  - %q\nevaluation_interval: 15m\ntests:\n  - interval: 5m\n    input_series:\n", rules)
+	b.WriteString(trafficHeader(rules, "15m"))
 	for _, seed := range seeds {
 		quietTraffic.write(&b, seed, quietStart, quietEnd, nil)
 	}
@@ -432,8 +440,8 @@ func TestSyntheticTraffic(t *testing.T) {
 	t.Logf("seeds %v: %d page cases by their deadlines; no alert over %s of normal traffic checked every 15 minutes", seeds, len(pageCases), checked)
 }
 
-// trafficRules writes the group of rules.yml that holds the traffic alerts,
-// as it is, to a file in dir and returns its path: promtool evaluates every
+// trafficRules writes the groups of rules.yml that the traffic alerts need,
+// as they are, to a file in dir and returns its path: promtool evaluates every
 // group at every step, and the others judge nothing here.
 func trafficRules(t *testing.T, dir string) string {
 	t.Helper()
@@ -449,12 +457,12 @@ func trafficRules(t *testing.T, dir string) string {
 	}
 	var keep []map[string]any
 	for _, g := range file.Groups {
-		if g["name"] == trafficGroup {
+		if slices.Contains(trafficGroups, g["name"].(string)) {
 			keep = append(keep, g)
 		}
 	}
-	if len(keep) != 1 {
-		t.Fatalf("rules.yml has %d groups named %s, want 1", len(keep), trafficGroup)
+	if len(keep) != len(trafficGroups) {
+		t.Fatalf("rules.yml has %d of the groups %v, want each once", len(keep), trafficGroups)
 	}
 	out, err := yaml.Marshal(map[string]any{"groups": keep})
 	if err != nil {
@@ -475,8 +483,17 @@ func severity(alert string) string {
 	return "warning"
 }
 
-// trafficGroup is the rule group of the two traffic alerts.
-const trafficGroup = "voicetrends.hourly"
+// trafficGroups are the rule groups of the two traffic alerts, in the order
+// promtool is told to evaluate them at each step: the baseline first, as
+// voicetrends.hourly reads it.
+var trafficGroups = []string{"voicetrends.baseline", "voicetrends.hourly"}
+
+// trafficHeader starts a promtool test file of the traffic rules evaluated
+// every interval.
+func trafficHeader(rules, interval string) string {
+	return fmt.Sprintf("rule_files:\n  - %q\nevaluation_interval: %s\ngroup_eval_order: [%s]\ntests:\n  - interval: 5m\n    input_series:\n",
+		rules, interval, strings.Join(trafficGroups, ", "))
+}
 
 func mustRead(t *testing.T, file string) string {
 	t.Helper()

@@ -1,0 +1,433 @@
+package prometheus
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
+)
+
+// The rule cost benchmark's history: costAccounts accounts of costNumbers
+// numbers each and their ALL, the numbers' traffic as in the synthetic tests
+// (peaks of 60, 20 and 5 calls an hour in turn), in New York time.
+const (
+	costAccounts = 10
+	costNumbers  = 100
+	// costRefresh is how often the exporter's figures change.
+	costRefresh = 5 * time.Minute
+	// costInterval is the benchmark's evaluation_interval: short, so that a
+	// run sees several evaluations before the history goes stale.
+	costInterval = 10 * time.Second
+	// costPerIteration is how many evaluations of every group one iteration
+	// of the benchmark waits for: several, as other work on the machine
+	// makes single ones vary.
+	costPerIteration = 6
+	// costFresh is how long after the history's end the rules still read
+	// today's figures: Prometheus' 5-minute lookback, less a margin.
+	costFresh = 4 * time.Minute
+)
+
+// costSpan is a stretch of the history: from back+length before its end to
+// back before it, a point every step.
+type costSpan struct {
+	back, length, step time.Duration
+}
+
+// costSpans cover what the rules read: the last 4 hours (at the 1-minute
+// scrapes whose ranges increase() reads), and around the baseline days (1,
+// 3, 7 and 14 days back, from the hour after the same time to 5 hours
+// before it) and the day starts 6 and 13 days back, a point per refresh
+// there: those rules read single samples. The margins cover the minutes the
+// benchmark runs; the spans are in time order, as the importer wants them.
+var costSpans = []costSpan{
+	{334 * time.Hour, 7*time.Hour + 30*time.Minute, costRefresh},
+	{13*24*time.Hour - 30*time.Minute, time.Hour, costRefresh},
+	{166 * time.Hour, 7*time.Hour + 30*time.Minute, costRefresh},
+	{6*24*time.Hour - 30*time.Minute, time.Hour, costRefresh},
+	{70 * time.Hour, 7*time.Hour + 30*time.Minute, costRefresh},
+	{22 * time.Hour, 7*time.Hour + 30*time.Minute, costRefresh},
+	{0, 5*time.Hour + 10*time.Minute, time.Minute},
+}
+
+// costSeries is one phone's figures at the points of the spans, in order.
+type costSeries struct {
+	account, phone                         string
+	calls, transfers, dayStarts, successes []float64
+}
+
+// costHistory simulates every account's numbers and ALL over the spans
+// ending at end: the running counts since local midnight as of the last
+// refresh, its day's start and its time, as the exporter serves them.
+func costHistory(end time.Time) []*costSeries {
+	var all []*costSeries
+	for a := range costAccounts {
+		r := rand.New(rand.NewPCG(uint64(a), 17))
+		series := make([]*costSeries, costNumbers+1)
+		for n := range series {
+			series[n] = &costSeries{account: fmt.Sprintf("cost%02d", a), phone: fmt.Sprintf("617555%02d%02d", a, n)}
+		}
+		series[costNumbers].phone = "ALL"
+		for _, s := range costSpans {
+			simulateSpan(r, series, end.Add(-s.back-s.length), end.Add(-s.back), s.step)
+		}
+		all = append(all, series...)
+	}
+	return all
+}
+
+// simulateSpan appends the figures of the points from start to end, every
+// step, to series: the account's numbers, then its ALL. It draws the traffic
+// of every refresh from the local midnight before start.
+func simulateSpan(r *rand.Rand, series []*costSeries, start, end time.Time, step time.Duration) {
+	l := start.In(newYork)
+	day := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, newYork)
+	refresh := day
+	calls := make([]float64, len(series))
+	transfers := make([]float64, len(series))
+	for t := start; !t.After(end); t = t.Add(step) {
+		for next := refresh.Add(costRefresh); !next.After(t); next = refresh.Add(costRefresh) {
+			if l := next.In(newYork); l.Hour() == 0 && l.Minute() == 0 {
+				day = next // the running counts restart at local midnight
+				clear(calls)
+				clear(transfers)
+			} else {
+				drawRefresh(r, refresh, calls, transfers)
+			}
+			refresh = next
+		}
+		for i, s := range series {
+			s.calls = append(s.calls, calls[i])
+			s.transfers = append(s.transfers, transfers[i])
+			s.dayStarts = append(s.dayStarts, float64(day.Unix()))
+			s.successes = append(s.successes, float64(refresh.Unix()))
+		}
+	}
+}
+
+// drawRefresh adds the calls and transfers of the refresh interval from t
+// to the running counts of the numbers, and their sum to the last, ALL.
+func drawRefresh(r *rand.Rand, t time.Time, calls, transfers []float64) {
+	last := len(calls) - 1
+	for n := range last {
+		c := poisson(r, peaks[n%len(peaks)]*shape(t)/12)
+		tr := transferred(r, c, 0.15)
+		calls[n] += float64(c)
+		transfers[n] += float64(tr)
+		calls[last] += float64(c)
+		transfers[last] += float64(tr)
+	}
+}
+
+// writeOpenMetrics writes the history as promtool's openmetrics importer
+// reads it: each metric's series one after the other, at the spans' points.
+func writeOpenMetrics(file string, series []*costSeries, end time.Time) error {
+	var times []int64
+	for _, s := range costSpans {
+		for t := end.Add(-s.back - s.length); !t.After(end.Add(-s.back)); t = t.Add(s.step) {
+			times = append(times, t.Unix())
+		}
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("creating the history: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	for _, m := range []struct {
+		name, labels string
+		values       func(*costSeries) []float64
+	}{
+		{"voicetrends_calls", `,period="day",window="current"`, func(s *costSeries) []float64 { return s.calls }},
+		{"voicetrends_transfers", `,period="day",window="current"`, func(s *costSeries) []float64 { return s.transfers }},
+		{"voicetrends_period_start_timestamp_seconds", `,period="day",window="current"`, func(s *costSeries) []float64 { return s.dayStarts }},
+		{"voicetrends_last_success_timestamp_seconds", `,period="day"`, func(s *costSeries) []float64 { return s.successes }},
+	} {
+		fmt.Fprintf(w, "# TYPE %s gauge\n", m.name)
+		for _, s := range series {
+			labels := fmt.Sprintf(`%s,account=%q,phone=%q%s`, seriesLabels, s.account, s.phone, m.labels)
+			for i, v := range m.values(s) {
+				fmt.Fprintf(w, "%s{%s} %g %d\n", m.name, labels, v, times[i])
+			}
+		}
+	}
+	fmt.Fprintln(w, "# EOF")
+	if err := w.Flush(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing the history: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing the history: %w", err)
+	}
+	return nil
+}
+
+// everyInterval writes the rule file file to dir with no group's own
+// interval, so that each is evaluated every costInterval and a run sees
+// several evaluations of every group; a group's cost per evaluation does not
+// depend on its interval (if anything, evaluating them all as often makes
+// them compete more for the machine). It returns the copy's path.
+func everyInterval(file, dir string) (string, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("reading the rules: %w", err)
+	}
+	var rules struct {
+		Groups []map[string]any `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(raw, &rules); err != nil {
+		return "", fmt.Errorf("%s: %w", file, err)
+	}
+	for _, g := range rules.Groups {
+		delete(g, "interval")
+	}
+	out, err := yaml.Marshal(rules)
+	if err != nil {
+		return "", fmt.Errorf("writing the rules: %w", err)
+	}
+	path := filepath.Join(dir, "rules.yml")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		return "", fmt.Errorf("writing the rules: %w", err)
+	}
+	return path, nil
+}
+
+// apiRules is the part of /api/v1/rules the benchmark reads.
+type apiRules struct {
+	Groups []struct {
+		Name           string    `json:"name"`
+		EvaluationTime float64   `json:"evaluationTime"`
+		LastEvaluation time.Time `json:"lastEvaluation"`
+		Rules          []struct {
+			Name           string            `json:"name"`
+			Labels         map[string]string `json:"labels"`
+			Type           string            `json:"type"`
+			Health         string            `json:"health"`
+			LastError      string            `json:"lastError"`
+			EvaluationTime float64           `json:"evaluationTime"`
+		} `json:"rules"`
+	} `json:"groups"`
+}
+
+// costRecord gathers each group's evaluations as /api/v1/rules shows them:
+// the group's evaluationTime is what prometheus_rule_group_last_duration_seconds
+// reports, and its rules' evaluationTime their share.
+type costRecord struct {
+	last   map[string]time.Time          // the latest evaluation seen, by group
+	groups map[string][]float64          // seconds per evaluation, by group
+	rules  map[string]map[string]float64 // summed seconds, by group and rule
+	count  map[string]int                // evaluations recorded, by group
+}
+
+// add records the groups' evaluations that are new in rs; it fails on a rule
+// whose last evaluation failed.
+func (c *costRecord) add(rs apiRules) error {
+	for _, g := range rs.Groups {
+		if g.LastEvaluation.IsZero() || !g.LastEvaluation.After(c.last[g.Name]) {
+			continue
+		}
+		first := c.last[g.Name].IsZero()
+		c.last[g.Name] = g.LastEvaluation
+		for i, r := range g.Rules {
+			if r.Health == "err" {
+				return fmt.Errorf("group %s, rule %s: %s", g.Name, r.Name, r.LastError)
+			}
+			if first {
+				continue // the first evaluation warms the caches up
+			}
+			if c.rules[g.Name] == nil {
+				c.rules[g.Name] = map[string]float64{}
+			}
+			c.rules[g.Name][fmt.Sprintf("%02d %s%s", i+1, r.Name, ruleLabels(r.Labels))] += r.EvaluationTime
+		}
+		if !first {
+			c.groups[g.Name] = append(c.groups[g.Name], g.EvaluationTime)
+			c.count[g.Name]++
+		}
+	}
+	return nil
+}
+
+// ruleLabels writes a rule's own labels, sorted, as a selector's braces, or
+// nothing.
+func ruleLabels(l map[string]string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	var s []string
+	for k, v := range l {
+		s = append(s, fmt.Sprintf("%s=%q", k, v))
+	}
+	slices.Sort(s)
+	return "{" + strings.Join(s, ",") + "}"
+}
+
+// waitEvaluations polls /api/v1/rules until every group has n more
+// evaluations recorded than it had, failing when that takes until stale:
+// later evaluations would read no figures of today.
+func waitEvaluations(ctx context.Context, srv *promtest.Server, c *costRecord, n int, stale time.Time) error {
+	want := map[string]int{}
+	for g, k := range c.count {
+		want[g] = k + n
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var rs apiRules
+		if err := srv.API(ctx, "/api/v1/rules", nil, &rs); err != nil {
+			return fmt.Errorf("reading the rules' evaluations: %w", err)
+		}
+		if err := c.add(rs); err != nil {
+			return err
+		}
+		done := len(rs.Groups) > 0
+		for _, g := range rs.Groups {
+			if c.count[g.Name] < max(want[g.Name], n) {
+				done = false
+			}
+		}
+		if done {
+			return nil
+		}
+		if time.Now().After(stale) {
+			return fmt.Errorf("evaluations recorded %v by %s, when today's figures go stale: run fewer iterations (-benchtime=1x)", c.count, stale.Format(time.TimeOnly))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// startCostPrometheus writes the history ending at end, imports it and
+// starts Prometheus on it with rules.yml (or the file the environment
+// variable VOICETRENDS_COST_RULES names), every group evaluated every
+// costInterval.
+func startCostPrometheus(b *testing.B, end time.Time) *promtest.Server {
+	b.Helper()
+	promtest.Require(b, "prometheus", "promtool")
+	if newYorkErr != nil {
+		b.Fatal(newYorkErr)
+	}
+	file := "rules.yml"
+	if f := os.Getenv("VOICETRENDS_COST_RULES"); f != "" {
+		file = f // another version, to compare with
+	}
+	dir := b.TempDir()
+	rules, err := everyInterval(file, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	history := filepath.Join(dir, "history.om")
+	if err := writeOpenMetrics(history, costHistory(end), end); err != nil {
+		b.Fatal(err)
+	}
+	storage := filepath.Join(dir, "data")
+	promtest.Promtool(b, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=486h", history, storage)
+	if err := os.Remove(history); err != nil {
+		b.Fatal(err)
+	}
+	return promtest.Start(b, promtest.Options{
+		Config:      fmt.Sprintf("global:\n  evaluation_interval: %s\nrule_files:\n  - %q\n", costInterval, rules),
+		StoragePath: storage,
+		ExtraArgs:   []string{"--storage.tsdb.retention.time=10y"},
+	})
+}
+
+// BenchmarkRuleGroups measures what each group of rules.yml costs per
+// evaluation on a real Prometheus with 1 000 numbers (10 accounts of 100
+// numbers, and their ALL) and the history the rules read: the median of the
+// groups' evaluation times (prometheus_rule_group_last_duration_seconds),
+// the first evaluation left out, reported as s/eval-<group>. Each iteration
+// waits for costPerIteration evaluations; with -v it logs them and the rules
+// that take the most time. Run it with
+//
+//	go test ./prometheus/ -run '^$' -bench RuleGroups -benchtime 1x -v
+//
+// and VOICETRENDS_COST_RULES=/path/to/rules.yml for another rule file.
+// docs/alerts.md ("Rule cost") has the figures.
+func BenchmarkRuleGroups(b *testing.B) {
+	end := time.Now().Add(-time.Minute).Truncate(time.Minute)
+	srv := startCostPrometheus(b, end)
+	ctx := b.Context()
+	c := &costRecord{last: map[string]time.Time{}, groups: map[string][]float64{}, rules: map[string]map[string]float64{}, count: map[string]int{}}
+	stale := end.Add(costFresh)
+	if err := waitEvaluations(ctx, srv, c, 1, stale); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := waitEvaluations(ctx, srv, c, costPerIteration, stale); err != nil {
+			b.Fatal(err)
+		}
+	}
+	checkCostResults(ctx, b, srv)
+	b.ReportMetric(0, "ns/op") // an iteration's time is the evaluation interval
+	for g, d := range c.groups {
+		b.ReportMetric(median(d), "s/eval-"+strings.TrimPrefix(g, "voicetrends."))
+		b.Logf("%s: %d evaluations, median %.3f s, least %.3f s: %.3f", g, len(d), median(d), slices.Min(d), d)
+		logTopRules(b, g, c.rules[g], len(d))
+	}
+}
+
+// checkCostResults fails the benchmark unless the traffic alerts' rules had
+// something to work on: the history must give every number a baseline and
+// an expectation, or the measurement would time empty vectors.
+func checkCostResults(ctx context.Context, b *testing.B, srv *promtest.Server) {
+	b.Helper()
+	for _, q := range []string{
+		`count(phone:voicetrends_calls:baseline_kept{baseline="1w"})`,
+		`count(phone:voicetrends_calls:baseline_kept{baseline="2w"})`,
+		`count(phone:voicetrends_calls:baseline_kept{baseline="day"})`,
+		`count(phone:voicetrends_calls_below_usual:surprise)`,
+		`count(phone:voicetrends_transfer_ratio:wilson_lower)`,
+	} {
+		v, err := srv.Query(ctx, q, time.Time{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(v) != 1 || v[0].Value < costAccounts*(costNumbers+1) {
+			b.Fatalf("%s = %v, want at least %d: the history does not cover what the rules read", q, v, costAccounts*(costNumbers+1))
+		}
+	}
+}
+
+// logTopRules logs, under -v, the rules of group taking the most time per
+// evaluation, from their summed seconds over n evaluations.
+func logTopRules(b *testing.B, group string, rules map[string]float64, n int) {
+	if !testing.Verbose() || n == 0 {
+		return
+	}
+	names := make([]string, 0, len(rules))
+	for r := range rules {
+		names = append(names, r)
+	}
+	slices.SortFunc(names, func(x, y string) int { return cmp.Compare(rules[y], rules[x]) })
+	var lines []string
+	for _, r := range names[:min(len(names), 15)] {
+		lines = append(lines, fmt.Sprintf("  %.3f s  %s", rules[r]/float64(n), r))
+	}
+	b.Logf("%s: the rules taking the most time, per evaluation:\n%s", group, strings.Join(lines, "\n"))
+}
+
+// median is the middle of values (the mean of the middle two of an even
+// count).
+func median(values []float64) float64 {
+	s := slices.Sorted(slices.Values(values))
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
