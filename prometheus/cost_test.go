@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
 
@@ -171,36 +169,6 @@ func writeOpenMetrics(file string, series []*costSeries, end time.Time) error {
 	return nil
 }
 
-// everyInterval writes the rule file file to dir with no group's own
-// interval, so that each is evaluated every costInterval and a run sees
-// several evaluations of every group; a group's cost per evaluation does not
-// depend on its interval (if anything, evaluating them all as often makes
-// them compete more for the machine). It returns the copy's path.
-func everyInterval(file, dir string) (string, error) {
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("reading the rules: %w", err)
-	}
-	var rules struct {
-		Groups []map[string]any `yaml:"groups"`
-	}
-	if err := yaml.Unmarshal(raw, &rules); err != nil {
-		return "", fmt.Errorf("%s: %w", file, err)
-	}
-	for _, g := range rules.Groups {
-		delete(g, "interval")
-	}
-	out, err := yaml.Marshal(rules)
-	if err != nil {
-		return "", fmt.Errorf("writing the rules: %w", err)
-	}
-	path := filepath.Join(dir, "rules.yml")
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		return "", fmt.Errorf("writing the rules: %w", err)
-	}
-	return path, nil
-}
-
 // apiRules is the part of /api/v1/rules the benchmark reads.
 type apiRules struct {
 	Groups []struct {
@@ -324,7 +292,7 @@ func startCostPrometheus(b *testing.B, end time.Time) *promtest.Server {
 		file = f // another version, to compare with
 	}
 	dir := b.TempDir()
-	rules, err := everyInterval(file, dir)
+	rules, err := promtest.EveryInterval(file, dir)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/internal/testlog"
 
 	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
 )
 
 // ReadyTimeout bounds how long Start waits for Prometheus to answer /-/ready.
@@ -271,4 +272,35 @@ func (s *Server) Query(ctx context.Context, expr string, at time.Time) (model.Ve
 		return nil, fmt.Errorf("query %s: decoding the vector: %w", expr, err)
 	}
 	return v, nil
+}
+
+// EveryInterval writes a copy of the rule file file to dir with no group's
+// own interval, so that every group is evaluated at the global
+// evaluation_interval, and returns the copy's path. A test with a short
+// interval then sees every group evaluated within seconds (a group of the
+// shipped rules runs once a minute); a group's results and its cost per
+// evaluation do not depend on its interval.
+func EveryInterval(file, dir string) (string, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("reading the rules: %w", err)
+	}
+	var rules struct {
+		Groups []map[string]any `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(raw, &rules); err != nil {
+		return "", fmt.Errorf("%s: %w", file, err)
+	}
+	for _, g := range rules.Groups {
+		delete(g, "interval")
+	}
+	out, err := yaml.Marshal(rules)
+	if err != nil {
+		return "", fmt.Errorf("writing the rules: %w", err)
+	}
+	path := filepath.Join(dir, filepath.Base(file))
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		return "", fmt.Errorf("writing the rules: %w", err)
+	}
+	return path, nil
 }
