@@ -71,9 +71,11 @@ type costSeries struct {
 // The traffic is that of a weekday late morning whatever the hour the
 // benchmark runs at: it is simulated busyShift(end) later than the points
 // are dated. At night a quiet number has no calls in a window, and the rules
-// would judge fewer numbers (the benchmark fails on that). The rules read the
-// day starts and refresh times only as differences, and the weekday of a day
-// start, which the shift keeps consistent with the traffic.
+// would judge fewer numbers (the benchmark fails on that). The traffic rules
+// read the day starts and refresh times only as differences, and the weekday
+// of a day start, which the shift keeps consistent with the traffic; only the
+// alerts group compares refresh times with now (stale figures), and its
+// cost does not depend on the answer.
 func costHistory(end time.Time) []*costSeries {
 	shift := busyShift(end)
 	var all []*costSeries
