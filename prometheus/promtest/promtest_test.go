@@ -68,6 +68,47 @@ func TestServer(t *testing.T) {
 	}
 }
 
+// TestRemoteWrite pushes two series into the head and reads them back at
+// their samples' times; a sample older than the head takes is refused with
+// Prometheus' message.
+func TestRemoteWrite(t *testing.T) {
+	Require(t, "prometheus")
+	s := Start(t, Options{ExtraArgs: []string{"--log.level=error", "--web.enable-remote-write-receiver"}})
+	now := time.Now().Truncate(time.Second)
+	times := []time.Time{now.Add(-2 * time.Minute), now.Add(-time.Minute), now}
+	push := []Series{
+		{Labels: map[string]string{"__name__": "pushed", "phone": "111", "account": "a b"}, Times: times, Values: []float64{1, 2.5, -3}},
+		{Labels: map[string]string{"__name__": "pushed", "phone": "222", "account": "a b"}, Times: times[2:], Values: []float64{1e300}},
+	}
+	if err := s.RemoteWrite(t.Context(), push); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		at   time.Time
+		want map[string]float64 // by phone
+	}{
+		{times[0], map[string]float64{"111": 1}},
+		{times[1], map[string]float64{"111": 2.5}},
+		{times[2], map[string]float64{"111": -3, "222": 1e300}},
+	} {
+		got, err := s.Query(t.Context(), `pushed{account="a b"}`, tc.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values := map[string]float64{}
+		for _, v := range got {
+			values[string(v.Metric["phone"])] = float64(v.Value)
+		}
+		if fmt.Sprint(values) != fmt.Sprint(tc.want) {
+			t.Errorf("at %s: %v, want %v", tc.at.Format(time.TimeOnly), values, tc.want)
+		}
+	}
+	old := []Series{{Labels: map[string]string{"__name__": "pushed", "phone": "333"}, Times: []time.Time{now.Add(-3 * time.Hour)}, Values: []float64{1}}}
+	if err := s.RemoteWrite(t.Context(), old); err == nil || !strings.Contains(err.Error(), "HTTP 400: out of bounds") {
+		t.Errorf("pushing a sample 3 hours older than the head: %v, want HTTP 400: out of bounds", err)
+	}
+}
+
 func TestFreePort(t *testing.T) {
 	addr := FreePort(t)
 	l, err := net.Listen("tcp", addr)
