@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
 
@@ -30,7 +32,14 @@ const (
 	// costPerIteration is how many evaluations of every group one iteration
 	// of the benchmark waits for: several, as other work on the machine
 	// makes single ones vary.
-	costPerIteration = 6
+	costPerIteration = 7
+	// costHead is how much of the history is in Prometheus' head, where a
+	// running Prometheus holds the last 1 to 3 hours (it writes a block of the
+	// oldest 2 when the head spans 3); the rest is in blocks.
+	costHead = 2 * time.Hour
+	// costPushPoints is how many points of each series a remote write
+	// carries.
+	costPushPoints = 10
 	// costFresh is how long after the history's end the rules still read
 	// today's figures: Prometheus' 5-minute lookback, less a margin.
 	costFresh = 4 * time.Minute
@@ -148,34 +157,66 @@ func drawRefresh(r *rand.Rand, t time.Time, calls, transfers []float64) {
 	}
 }
 
-// writeOpenMetrics writes the history as promtool's openmetrics importer
-// reads it: each metric's series one after the other, at the spans' points.
-func writeOpenMetrics(file string, series []*costSeries, end time.Time) error {
-	var times []int64
+// costMetric is one metric of the history: its name, its labels besides job,
+// instance, account and phone, and its values in a series.
+type costMetric struct {
+	name   string
+	labels map[string]string
+	values func(*costSeries) []float64
+}
+
+// costMetrics are the metrics the rules read, as the exporter serves them.
+var costMetrics = []costMetric{
+	{"voicetrends_calls", map[string]string{"period": "day", "window": "current"}, func(s *costSeries) []float64 { return s.calls }},
+	{"voicetrends_transfers", map[string]string{"period": "day", "window": "current"}, func(s *costSeries) []float64 { return s.transfers }},
+	{"voicetrends_period_start_timestamp_seconds", map[string]string{"period": "day", "window": "current"}, func(s *costSeries) []float64 { return s.dayStarts }},
+	{"voicetrends_last_success_timestamp_seconds", map[string]string{"period": "day"}, func(s *costSeries) []float64 { return s.successes }},
+}
+
+// costTimes are the times of the spans' points ending at end, in order.
+func costTimes(end time.Time) []time.Time {
+	var times []time.Time
 	for _, s := range costSpans {
 		for t := end.Add(-s.back - s.length); !t.After(end.Add(-s.back)); t = t.Add(s.step) {
-			times = append(times, t.Unix())
+			times = append(times, t)
 		}
 	}
+	return times
+}
+
+// labelsOf gives the labels of series s of metric m, __name__ included, and
+// the job and instance of seriesLabels.
+func (m costMetric) labelsOf(s *costSeries) map[string]string {
+	l := map[string]string{"__name__": m.name, "job": "voicetrends", "instance": "e:10141", "account": s.account, "phone": s.phone}
+	maps.Copy(l, m.labels)
+	return l
+}
+
+// writeOpenMetrics writes the history's points up to until as promtool's
+// openmetrics importer reads them: each metric's series one after the
+// other.
+func writeOpenMetrics(file string, series []*costSeries, end, until time.Time) error {
+	times := costTimes(end)
 	f, err := os.Create(file)
 	if err != nil {
 		return fmt.Errorf("creating the history: %w", err)
 	}
 	w := bufio.NewWriter(f)
-	for _, m := range []struct {
-		name, labels string
-		values       func(*costSeries) []float64
-	}{
-		{"voicetrends_calls", `,period="day",window="current"`, func(s *costSeries) []float64 { return s.calls }},
-		{"voicetrends_transfers", `,period="day",window="current"`, func(s *costSeries) []float64 { return s.transfers }},
-		{"voicetrends_period_start_timestamp_seconds", `,period="day",window="current"`, func(s *costSeries) []float64 { return s.dayStarts }},
-		{"voicetrends_last_success_timestamp_seconds", `,period="day"`, func(s *costSeries) []float64 { return s.successes }},
-	} {
+	for _, m := range costMetrics {
 		fmt.Fprintf(w, "# TYPE %s gauge\n", m.name)
 		for _, s := range series {
-			labels := fmt.Sprintf(`%s,account=%q,phone=%q%s`, seriesLabels, s.account, s.phone, m.labels)
+			l := m.labelsOf(s)
+			delete(l, "__name__")
+			names := slices.Sorted(maps.Keys(l))
+			pairs := make([]string, len(names))
+			for i, n := range names {
+				pairs[i] = fmt.Sprintf("%s=%q", n, l[n])
+			}
 			for i, v := range m.values(s) {
-				fmt.Fprintf(w, "%s{%s} %g %d\n", m.name, labels, v, times[i])
+				if times[i].After(until) {
+					break
+				}
+				fmt.Fprintf(w, "%s{%s} %g %d\n", m.name, strings.Join(pairs, ","), v, times[i].Unix())
 			}
 		}
 	}
@@ -186,6 +227,33 @@ func writeOpenMetrics(file string, series []*costSeries, end time.Time) error {
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing the history: %w", err)
+	}
+	return nil
+}
+
+// pushHead sends the history's points after from to srv's head by remote
+// write, costPushPoints points of every series a request: the head takes
+// no sample older than an hour before its latest, so the pushes go forward
+// in time together.
+func pushHead(ctx context.Context, srv *promtest.Server, series []*costSeries, end, from time.Time) error {
+	times := costTimes(end)
+	first, _ := slices.BinarySearchFunc(times, from, func(t, from time.Time) int {
+		if t.After(from) {
+			return 1
+		}
+		return -1
+	})
+	for i := first; i < len(times); i += costPushPoints {
+		j := min(i+costPushPoints, len(times))
+		var push []promtest.Series
+		for _, m := range costMetrics {
+			for _, s := range series {
+				push = append(push, promtest.Series{Labels: m.labelsOf(s), Times: times[i:j], Values: m.values(s)[i:j]})
+			}
+		}
+		if err := srv.RemoteWrite(ctx, push); err != nil {
+			return fmt.Errorf("pushing the points from %s: %w", times[i].Format(time.TimeOnly), err)
+		}
 	}
 	return nil
 }
@@ -215,6 +283,7 @@ type costRecord struct {
 	groups map[string][]float64          // seconds per evaluation, by group
 	rules  map[string]map[string]float64 // summed seconds, by group and rule
 	count  map[string]int                // evaluations recorded, by group
+	spans  map[string][][2]time.Time     // each evaluation's start and end, by group
 }
 
 // add records the groups' evaluations that are new in rs; it fails on a rule
@@ -241,9 +310,34 @@ func (c *costRecord) add(rs apiRules) error {
 		if !first {
 			c.groups[g.Name] = append(c.groups[g.Name], g.EvaluationTime)
 			c.count[g.Name]++
+			end := g.LastEvaluation.Add(time.Duration(g.EvaluationTime * float64(time.Second)))
+			c.spans[g.Name] = append(c.spans[g.Name], [2]time.Time{g.LastEvaluation, end})
 		}
 	}
 	return nil
+}
+
+// forget drops the evaluations recorded so far, keeping the latest seen.
+func (c *costRecord) forget() {
+	clear(c.groups)
+	clear(c.rules)
+	clear(c.count)
+	clear(c.spans)
+}
+
+// overlapped counts the recorded evaluations of group a that ran while one
+// of group b did.
+func (c *costRecord) overlapped(a, b string) int {
+	n := 0
+	for _, x := range c.spans[a] {
+		for _, y := range c.spans[b] {
+			if x[0].Before(y[1]) && y[0].Before(x[1]) {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // ruleLabels writes a rule's own labels, sorted, as a selector's braces, or
@@ -313,12 +407,14 @@ func startCostPrometheus(b *testing.B, end time.Time) *promtest.Server {
 		file = f // another version, to compare with
 	}
 	dir := b.TempDir()
-	rules, err := promtest.EveryInterval(file, dir)
+	rules, err := phasedRules(file, dir, os.Getenv("VOICETRENDS_COST_PHASE") == "together")
 	if err != nil {
 		b.Fatal(err)
 	}
 	history := filepath.Join(dir, "history.om")
-	if err := writeOpenMetrics(history, costHistory(end), end); err != nil {
+	series := costHistory(end)
+	head := end.Add(-costHead)
+	if err := writeOpenMetrics(history, series, end, head); err != nil {
 		b.Fatal(err)
 	}
 	storage := filepath.Join(dir, "data")
@@ -326,40 +422,120 @@ func startCostPrometheus(b *testing.B, end time.Time) *promtest.Server {
 	if err := os.Remove(history); err != nil {
 		b.Fatal(err)
 	}
-	return promtest.Start(b, promtest.Options{
+	srv := promtest.Start(b, promtest.Options{
 		Config:      fmt.Sprintf("global:\n  evaluation_interval: %s\nrule_files:\n  - %q\n", costInterval, rules),
 		StoragePath: storage,
-		ExtraArgs:   []string{"--storage.tsdb.retention.time=10y"},
+		ExtraArgs:   []string{"--storage.tsdb.retention.time=10y", "--web.enable-remote-write-receiver"},
 	})
+	if err := pushHead(b.Context(), srv, series, end, head); err != nil {
+		b.Fatal(err)
+	}
+	return srv
+}
+
+// costPhased are the groups that take most of the time, the first two the
+// most: whether they run at once or one after the other changes what each
+// measures on two cores.
+var costPhased = []string{"voicetrends.baseline", "voicetrends.hourly", "voicetrends.transfers", "voicetrends.dashboards"}
+
+// costGap is how far apart phasedRules starts the groups of costPhased
+// (but the first two, with together).
+const costGap = 2 * time.Second
+
+// groupPhase is where in each costInterval Prometheus (2.42, rules/manager.go
+// Group.EvalTimestamp) evaluates the group name of the rule file file: the
+// hash of the labels file and name, modulo the interval. The phase of each
+// group thus depends on the path of its file, a temporary one here.
+func groupPhase(name, file string) time.Duration {
+	return time.Duration(xxhash.Sum64String("file\xff"+file+"\xffname\xff"+name+"\xff") % uint64(costInterval))
+}
+
+// phaseGap is how far apart in the interval groups a and b of file start.
+func phaseGap(a, b, file string) time.Duration {
+	gap := (groupPhase(a, file) - groupPhase(b, file) + costInterval) % costInterval
+	return min(gap, costInterval-gap)
+}
+
+// phasedRules writes the rules of file, every group at costInterval, to a
+// directory under dir chosen so that the groups of costPhased start at least
+// costGap apart (in Prometheus their phases are as good as random and
+// voicetrends.baseline runs once a minute: they mostly do not meet), or, with
+// together, the first two within a tenth of a second of each other: the
+// worst case, both on the two cores at once.
+func phasedRules(file, dir string, together bool) (string, error) {
+	for i := range 10000 {
+		d := filepath.Join(dir, fmt.Sprintf("rules%d", i))
+		path := filepath.Join(d, filepath.Base(file))
+		ok := true
+		for x := range costPhased {
+			for y := range x {
+				gap := phaseGap(costPhased[x], costPhased[y], path)
+				if together && x == 1 && y == 0 {
+					ok = ok && gap <= 100*time.Millisecond
+				} else {
+					ok = ok && gap >= costGap
+				}
+			}
+		}
+		if !ok {
+			continue
+		}
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return "", fmt.Errorf("writing the rules: %w", err)
+		}
+		return promtest.EveryInterval(file, d)
+	}
+	return "", fmt.Errorf("no directory name under %s gives the groups the phases wanted", dir)
 }
 
 // BenchmarkRuleGroups measures what each group of rules.yml costs per
 // evaluation on a real Prometheus with 1 000 numbers (10 accounts of 100
 // numbers, and their ALL) and the history the rules read: the median of the
 // groups' evaluation times (prometheus_rule_group_last_duration_seconds),
-// the first evaluation left out, reported as s/eval-<group>. Each iteration
-// waits for costPerIteration evaluations; with -v it logs them and the rules
-// that take the most time. Run it with
+// the first two evaluations left out, reported as s/eval-<group>. The last
+// costHead of the history is in the head, the rest in blocks, and the
+// groups of costPhased run one after the other. Each iteration waits for costPerIteration
+// evaluations; with -v it logs them and the rules that take the most time.
+// Run it with
 //
 //	go test ./prometheus/ -run '^$' -bench RuleGroups -benchtime 1x -v
 //
-// and VOICETRENDS_COST_RULES=/path/to/rules.yml for another rule file.
+// VOICETRENDS_COST_RULES=/path/to/rules.yml for another rule file, and
+// VOICETRENDS_COST_PHASE=together for the two heaviest run at once.
 // docs/alerts.md ("Rule cost") has the figures.
 func BenchmarkRuleGroups(b *testing.B) {
 	end := time.Now().Add(-time.Minute).Truncate(time.Minute)
 	srv := startCostPrometheus(b, end)
 	ctx := b.Context()
-	c := &costRecord{last: map[string]time.Time{}, groups: map[string][]float64{}, rules: map[string]map[string]float64{}, count: map[string]int{}}
+	c := &costRecord{last: map[string]time.Time{}, groups: map[string][]float64{}, rules: map[string]map[string]float64{}, count: map[string]int{}, spans: map[string][][2]time.Time{}}
 	stale := end.Add(costFresh)
+	// The first evaluation seen, and the next, which may have begun before
+	// the head was pushed, are left out.
 	if err := waitEvaluations(ctx, srv, c, 1, stale); err != nil {
 		b.Fatal(err)
 	}
+	c.forget()
 	for b.Loop() {
 		if err := waitEvaluations(ctx, srv, c, costPerIteration, stale); err != nil {
 			b.Fatal(err)
 		}
 	}
 	checkCostResults(ctx, b, srv)
+	// The phases are as groupPhase foretold, or the figures are not what
+	// they say (another Prometheus may place groups otherwise).
+	together := os.Getenv("VOICETRENDS_COST_PHASE") == "together"
+	for x, g := range costPhased {
+		for y, other := range costPhased {
+			if x == y {
+				continue
+			}
+			n, met := len(c.spans[g]), c.overlapped(g, other)
+			b.Logf("%s: %d of %d evaluations ran while %s's did", g, met, n, other)
+			if together && x+y == 1 && met < n || !(together && x+y == 1) && met > 0 {
+				b.Errorf("%s met %s in %d of %d evaluations: the groups' phases are not the ones chosen", g, other, met, n)
+			}
+		}
+	}
 	b.ReportMetric(0, "ns/op") // an iteration's time is the evaluation interval
 	for g, d := range c.groups {
 		b.ReportMetric(median(d), "s/eval-"+strings.TrimPrefix(g, "voicetrends."))
