@@ -185,9 +185,9 @@ func costTimes(end time.Time) []time.Time {
 }
 
 // labelsOf gives the labels of series s of metric m, __name__ included, and
-// the job and instance of seriesLabels.
+// the synthetic series' job and instance.
 func (m costMetric) labelsOf(s *costSeries) map[string]string {
-	l := map[string]string{"__name__": m.name, "job": "voicetrends", "instance": "e:10141", "account": s.account, "phone": s.phone}
+	l := map[string]string{"__name__": m.name, "job": seriesJob, "instance": seriesInstance, "account": s.account, "phone": s.phone}
 	maps.Copy(l, m.labels)
 	return l
 }
@@ -207,16 +207,12 @@ func writeOpenMetrics(file string, series []*costSeries, end, until time.Time) e
 		for _, s := range series {
 			l := m.labelsOf(s)
 			delete(l, "__name__")
-			names := slices.Sorted(maps.Keys(l))
-			pairs := make([]string, len(names))
-			for i, n := range names {
-				pairs[i] = fmt.Sprintf("%s=%q", n, l[n])
-			}
+			name := m.name + braced(l)
 			for i, v := range m.values(s) {
 				if times[i].After(until) {
 					break
 				}
-				fmt.Fprintf(w, "%s{%s} %g %d\n", m.name, strings.Join(pairs, ","), v, times[i].Unix())
+				fmt.Fprintf(w, "%s %g %d\n", name, v, times[i].Unix())
 			}
 		}
 	}
@@ -243,12 +239,18 @@ func pushHead(ctx context.Context, srv *promtest.Server, series []*costSeries, e
 		}
 		return -1
 	})
+	var labels []map[string]string // by metric, then series
+	for _, m := range costMetrics {
+		for _, s := range series {
+			labels = append(labels, m.labelsOf(s))
+		}
+	}
 	for i := first; i < len(times); i += costPushPoints {
 		j := min(i+costPushPoints, len(times))
-		var push []promtest.Series
-		for _, m := range costMetrics {
-			for _, s := range series {
-				push = append(push, promtest.Series{Labels: m.labelsOf(s), Times: times[i:j], Values: m.values(s)[i:j]})
+		push := make([]promtest.Series, 0, len(labels))
+		for k, m := range costMetrics {
+			for n, s := range series {
+				push = append(push, promtest.Series{Labels: labels[k*len(series)+n], Times: times[i:j], Values: m.values(s)[i:j]})
 			}
 		}
 		if err := srv.RemoteWrite(ctx, push); err != nil {
@@ -282,7 +284,6 @@ type costRecord struct {
 	last   map[string]time.Time          // the latest evaluation seen, by group
 	groups map[string][]float64          // seconds per evaluation, by group
 	rules  map[string]map[string]float64 // summed seconds, by group and rule
-	count  map[string]int                // evaluations recorded, by group
 	spans  map[string][][2]time.Time     // each evaluation's start and end, by group
 }
 
@@ -305,11 +306,10 @@ func (c *costRecord) add(rs apiRules) error {
 			if c.rules[g.Name] == nil {
 				c.rules[g.Name] = map[string]float64{}
 			}
-			c.rules[g.Name][fmt.Sprintf("%02d %s%s", i+1, r.Name, ruleLabels(r.Labels))] += r.EvaluationTime
+			c.rules[g.Name][fmt.Sprintf("%02d %s%s", i+1, r.Name, braced(r.Labels))] += r.EvaluationTime
 		}
 		if !first {
 			c.groups[g.Name] = append(c.groups[g.Name], g.EvaluationTime)
-			c.count[g.Name]++
 			end := g.LastEvaluation.Add(time.Duration(g.EvaluationTime * float64(time.Second)))
 			c.spans[g.Name] = append(c.spans[g.Name], [2]time.Time{g.LastEvaluation, end})
 		}
@@ -321,7 +321,6 @@ func (c *costRecord) add(rs apiRules) error {
 func (c *costRecord) forget() {
 	clear(c.groups)
 	clear(c.rules)
-	clear(c.count)
 	clear(c.spans)
 }
 
@@ -340,18 +339,17 @@ func (c *costRecord) overlapped(a, b string) int {
 	return n
 }
 
-// ruleLabels writes a rule's own labels, sorted, as a selector's braces, or
-// nothing.
-func ruleLabels(l map[string]string) string {
+// braced writes labels l, sorted, as a selector's braces (a rule's own
+// labels, a series of the history), or nothing when there are none.
+func braced(l map[string]string) string {
 	if len(l) == 0 {
 		return ""
 	}
-	var s []string
-	for k, v := range l {
-		s = append(s, fmt.Sprintf("%s=%q", k, v))
+	pairs := make([]string, 0, len(l))
+	for _, k := range slices.Sorted(maps.Keys(l)) {
+		pairs = append(pairs, fmt.Sprintf("%s=%q", k, l[k]))
 	}
-	slices.Sort(s)
-	return "{" + strings.Join(s, ",") + "}"
+	return "{" + strings.Join(pairs, ",") + "}"
 }
 
 // waitEvaluations polls /api/v1/rules until every group has n more
@@ -359,8 +357,8 @@ func ruleLabels(l map[string]string) string {
 // later evaluations would read no figures of today.
 func waitEvaluations(ctx context.Context, srv *promtest.Server, c *costRecord, n int, stale time.Time) error {
 	want := map[string]int{}
-	for g, k := range c.count {
-		want[g] = k + n
+	for g, d := range c.groups {
+		want[g] = len(d) + n
 	}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -374,7 +372,7 @@ func waitEvaluations(ctx context.Context, srv *promtest.Server, c *costRecord, n
 		}
 		done := len(rs.Groups) > 0
 		for _, g := range rs.Groups {
-			if c.count[g.Name] < max(want[g.Name], n) {
+			if len(c.groups[g.Name]) < max(want[g.Name], n) {
 				done = false
 			}
 		}
@@ -382,7 +380,11 @@ func waitEvaluations(ctx context.Context, srv *promtest.Server, c *costRecord, n
 			return nil
 		}
 		if time.Now().After(stale) {
-			return fmt.Errorf("evaluations recorded %v by %s, when today's figures go stale: run fewer iterations (-benchtime=1x)", c.count, stale.Format(time.TimeOnly))
+			recorded := map[string]int{}
+			for g, d := range c.groups {
+				recorded[g] = len(d)
+			}
+			return fmt.Errorf("evaluations recorded %v by %s, when today's figures go stale: run fewer iterations (-benchtime=1x)", recorded, stale.Format(time.TimeOnly))
 		}
 		select {
 		case <-ctx.Done():
@@ -395,8 +397,8 @@ func waitEvaluations(ctx context.Context, srv *promtest.Server, c *costRecord, n
 // startCostPrometheus writes the history ending at end, imports it and
 // starts Prometheus on it with rules.yml (or the file the environment
 // variable VOICETRENDS_COST_RULES names), every group evaluated every
-// costInterval.
-func startCostPrometheus(b *testing.B, end time.Time) *promtest.Server {
+// costInterval, at phases phasedRules chooses with together.
+func startCostPrometheus(b *testing.B, end time.Time, together bool) *promtest.Server {
 	b.Helper()
 	promtest.Require(b, "prometheus", "promtool")
 	if newYorkErr != nil {
@@ -407,7 +409,7 @@ func startCostPrometheus(b *testing.B, end time.Time) *promtest.Server {
 		file = f // another version, to compare with
 	}
 	dir := b.TempDir()
-	rules, err := phasedRules(file, dir, os.Getenv("VOICETRENDS_COST_PHASE") == "together")
+	rules, err := phasedRules(file, dir, together)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -450,6 +452,9 @@ func groupPhase(name, file string) time.Duration {
 	return time.Duration(xxhash.Sum64String("file\xff"+file+"\xffname\xff"+name+"\xff") % uint64(costInterval))
 }
 
+// heaviestPair tells whether groups x and y of costPhased are its first two.
+func heaviestPair(x, y int) bool { return min(x, y) == 0 && max(x, y) == 1 }
+
 // phaseGap is how far apart in the interval groups a and b of file start.
 func phaseGap(a, b, file string) time.Duration {
 	gap := (groupPhase(a, file) - groupPhase(b, file) + costInterval) % costInterval
@@ -470,7 +475,7 @@ func phasedRules(file, dir string, together bool) (string, error) {
 		for x := range costPhased {
 			for y := range x {
 				gap := phaseGap(costPhased[x], costPhased[y], path)
-				if together && x == 1 && y == 0 {
+				if together && heaviestPair(x, y) {
 					ok = ok && gap <= 100*time.Millisecond
 				} else {
 					ok = ok && gap >= costGap
@@ -505,9 +510,10 @@ func phasedRules(file, dir string, together bool) (string, error) {
 // docs/alerts.md ("Rule cost") has the figures.
 func BenchmarkRuleGroups(b *testing.B) {
 	end := time.Now().Add(-time.Minute).Truncate(time.Minute)
-	srv := startCostPrometheus(b, end)
+	together := os.Getenv("VOICETRENDS_COST_PHASE") == "together"
+	srv := startCostPrometheus(b, end, together)
 	ctx := b.Context()
-	c := &costRecord{last: map[string]time.Time{}, groups: map[string][]float64{}, rules: map[string]map[string]float64{}, count: map[string]int{}, spans: map[string][][2]time.Time{}}
+	c := &costRecord{last: map[string]time.Time{}, groups: map[string][]float64{}, rules: map[string]map[string]float64{}, spans: map[string][][2]time.Time{}}
 	stale := end.Add(costFresh)
 	// The first evaluation seen, and the next, which may have begun before
 	// the head was pushed, are left out.
@@ -523,7 +529,6 @@ func BenchmarkRuleGroups(b *testing.B) {
 	checkCostResults(ctx, b, srv)
 	// The phases are as groupPhase foretold, or the figures are not what
 	// they say (another Prometheus may place groups otherwise).
-	together := os.Getenv("VOICETRENDS_COST_PHASE") == "together"
 	for x, g := range costPhased {
 		for y, other := range costPhased {
 			if x == y {
@@ -531,7 +536,7 @@ func BenchmarkRuleGroups(b *testing.B) {
 			}
 			n, met := len(c.spans[g]), c.overlapped(g, other)
 			b.Logf("%s: %d of %d evaluations ran while %s's did", g, met, n, other)
-			if together && x+y == 1 && met < n || !(together && x+y == 1) && met > 0 {
+			if at := together && heaviestPair(x, y); at && met < n || !at && met > 0 {
 				b.Errorf("%s met %s in %d of %d evaluations: the groups' phases are not the ones chosen", g, other, met, n)
 			}
 		}

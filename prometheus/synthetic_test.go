@@ -35,11 +35,14 @@ const (
 	// timedStep is how often the timed file evaluates the rules: every 10
 	// minutes is enough to tell each deadline, and halves promtool's work.
 	timedStep = 10 * time.Minute
-	// seriesLabels are the job and instance of every synthetic series.
-	seriesLabels = `job="voicetrends",instance="e:10141"`
+	// seriesJob and seriesInstance are the job and instance of every
+	// synthetic series, and seriesLabels them as a selector's labels.
+	seriesJob      = "voicetrends"
+	seriesInstance = "e:10141"
+	seriesLabels   = `job="` + seriesJob + `",instance="` + seriesInstance + `"`
 	// alertLabels are the job the traffic alerts keep: they take the weakest of
 	// a job's exporters, so instance is not among their labels.
-	alertLabels = `job="voicetrends"`
+	alertLabels = `job="` + seriesJob + `"`
 )
 
 var (
@@ -457,7 +460,7 @@ func trafficRules(t *testing.T, dir string) string {
 	}
 	var keep []map[string]any
 	for _, g := range file.Groups {
-		if slices.Contains(trafficGroups, g["name"].(string)) {
+		if name, _ := g["name"].(string); slices.Contains(trafficGroups, name) {
 			keep = append(keep, g)
 		}
 	}

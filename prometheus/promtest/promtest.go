@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -352,13 +353,8 @@ func (s *Server) RemoteWrite(ctx context.Context, series []Series) error {
 // encodeTimeSeries encodes ts as the remote-write protocol's TimeSeries
 // message: labels sorted by name, then samples in milliseconds.
 func encodeTimeSeries(ts Series) []byte {
-	names := make([]string, 0, len(ts.Labels))
-	for n := range ts.Labels {
-		names = append(names, n)
-	}
-	slices.Sort(names)
 	var b []byte
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(ts.Labels)) {
 		var l []byte
 		l = protowire.AppendTag(l, 1, protowire.BytesType) // Label.name
 		l = protowire.AppendString(l, n)
