@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,37 +32,76 @@ const screenshotWidth = 1280
 // bannerColour is the demo banner's background (landing.go's .banner).
 var bannerColour = [3]uint8{0xff, 0xf3, 0xcd}
 
+// chromiumLaunches bounds the launches of one page load. Debian's Chromium
+// sometimes dies of a segmentation fault at start, whatever the page (about
+// one launch in 50 with both cores busy, also on a data: URL); a crash is
+// the browser's, so the load is tried again with a fresh profile.
+const chromiumLaunches = 3
+
 // inChromium loads url in headless Chromium with a fresh profile, fetching
 // nothing else, and returns the DOM after load and a screenshot 1280 px wide
 // of the same load.
 func inChromium(t *testing.T, url string) (page, image.Image) {
 	t.Helper()
-	dir := t.TempDir()
-	shot := filepath.Join(dir, "status-page.png")
+	for launch := 1; ; launch++ {
+		dom, shot, err := runChromium(t.TempDir(), url)
+		if sig, ok := crashSignal(err); ok && launch < chromiumLaunches {
+			t.Logf("chromium died of %v at launch %d of %d; launching it again", sig, launch, chromiumLaunches)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("chromium, launch %d of %d: %v", launch, chromiumLaunches, err)
+		}
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			t.Fatalf("the screenshot: %v", err)
+		}
+		if w := img.Bounds().Dx(); w != screenshotWidth {
+			t.Errorf("the screenshot is %d px wide, want %d", w, screenshotWidth)
+		}
+		return parsePage(t, dom), img
+	}
+}
+
+// runChromium runs one headless Chromium with its profile in dir and returns
+// the DOM it dumped and its screenshot. An error carries what Chromium
+// printed on stderr and wraps the *exec.ExitError, if any.
+func runChromium(dir, url string) (dom string, shot []byte, err error) {
+	shotPath := filepath.Join(dir, "status-page.png")
 	ctx, cancel := context.WithTimeout(context.Background(), chromiumTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--user-data-dir="+filepath.Join(dir, "profile"), fmt.Sprintf("--window-size=%d,1600", screenshotWidth),
-		"--screenshot="+shot, "--dump-dom", url)
+		"--screenshot="+shotPath, "--dump-dom", url)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, stderr.String())
+		return "", nil, fmt.Errorf("%w\n%s", err, stderr.String())
 	}
-	f, err := os.Open(shot)
-	if err != nil {
-		t.Fatalf("chromium wrote no screenshot: %v\n%s", err, stderr.String())
+	if shot, err = os.ReadFile(shotPath); err != nil {
+		return "", nil, fmt.Errorf("chromium wrote no screenshot: %w\n%s", err, stderr.String())
 	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("the screenshot: %v", err)
+	return stdout.String(), shot, nil
+}
+
+// crashSignal reports the signal err's process died of when that is a crash
+// of its own: not SIGKILL, which is chromiumTimeout's, nor an exit status.
+func crashSignal(err error) (syscall.Signal, bool) {
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		return 0, false
 	}
-	if w := img.Bounds().Dx(); w != screenshotWidth {
-		t.Errorf("the screenshot is %d px wide, want %d", w, screenshotWidth)
+	status, ok := exit.Sys().(syscall.WaitStatus)
+	if !ok || !status.Signaled() {
+		return 0, false
 	}
-	return parsePage(t, stdout.String()), img
+	switch sig := status.Signal(); sig {
+	case syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGILL, syscall.SIGABRT, syscall.SIGTRAP:
+		return sig, true
+	default:
+		return 0, false
+	}
 }
 
 // showsBanner reports whether the top of the screenshot shows the demo
@@ -178,6 +219,28 @@ var (
 	nextRefresh = regexp.MustCompile(`^(due now|in (\d+[hms])+ \(\d\d:\d\d:\d\d UTC\))(, a retry)?$`)
 	fetchedAgo  = regexp.MustCompile(`^fetched (\d+[hms])+ ago$`)
 )
+
+// TestCrashSignal: only a process that crashed is launched again, not one
+// that exited with a status or that chromiumTimeout killed.
+func TestCrashSignal(t *testing.T) {
+	for _, tc := range []struct {
+		script string
+		want   syscall.Signal
+		crash  bool
+	}{
+		{"kill -SEGV $$", syscall.SIGSEGV, true},
+		{"kill -ABRT $$", syscall.SIGABRT, true},
+		{"kill -KILL $$", 0, false},
+		{"kill -TERM $$", 0, false},
+		{"exit 1", 0, false},
+		{"exit 0", 0, false},
+	} {
+		err := exec.Command("sh", "-c", tc.script).Run()
+		if sig, crash := crashSignal(fmt.Errorf("chromium: %w", err)); sig != tc.want || crash != tc.crash {
+			t.Errorf("%s: crashSignal = %v, %v; want %v, %v", tc.script, sig, crash, tc.want, tc.crash)
+		}
+	}
+}
 
 // TestStatusPageInChromium renders the status page as a browser does, in
 // the demo and with a failing account, and reads the screenshot's page.
