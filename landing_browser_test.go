@@ -34,7 +34,7 @@ var bannerColour = [3]uint8{0xff, 0xf3, 0xcd}
 
 // chromiumLaunches bounds the launches of one page load. Debian's Chromium
 // sometimes dies of a segmentation fault at start, whatever the page (about
-// one launch in 50 with both cores busy, also on a data: URL); a crash is
+// one launch in 75 with both cores busy, also on a data: URL); a crash is
 // the browser's, so the load is tried again with a fresh profile.
 const chromiumLaunches = 3
 
