@@ -233,25 +233,21 @@ func writeOpenMetrics(file string, series []*costSeries, end, until time.Time) e
 // in time together.
 func pushHead(ctx context.Context, srv *promtest.Server, series []*costSeries, end, from time.Time) error {
 	times := costTimes(end)
-	first, _ := slices.BinarySearchFunc(times, from, func(t, from time.Time) int {
-		if t.After(from) {
-			return 1
-		}
-		return -1
-	})
-	var labels []map[string]string // by metric, then series
+	first := slices.IndexFunc(times, func(t time.Time) bool { return t.After(from) })
+	if first < 0 {
+		return nil
+	}
+	var whole []promtest.Series // every series of every metric, all its points
 	for _, m := range costMetrics {
 		for _, s := range series {
-			labels = append(labels, m.labelsOf(s))
+			whole = append(whole, promtest.Series{Labels: m.labelsOf(s), Times: times, Values: m.values(s)})
 		}
 	}
 	for i := first; i < len(times); i += costPushPoints {
 		j := min(i+costPushPoints, len(times))
-		push := make([]promtest.Series, 0, len(labels))
-		for k, m := range costMetrics {
-			for n, s := range series {
-				push = append(push, promtest.Series{Labels: labels[k*len(series)+n], Times: times[i:j], Values: m.values(s)[i:j]})
-			}
+		push := make([]promtest.Series, 0, len(whole))
+		for _, w := range whole {
+			push = append(push, promtest.Series{Labels: w.Labels, Times: w.Times[i:j], Values: w.Values[i:j]})
 		}
 		if err := srv.RemoteWrite(ctx, push); err != nil {
 			return fmt.Errorf("pushing the points from %s: %w", times[i].Format(time.TimeOnly), err)
@@ -499,9 +495,9 @@ func phasedRules(file, dir string, together bool) (string, error) {
 // groups' evaluation times (prometheus_rule_group_last_duration_seconds),
 // the first two evaluations left out, reported as s/eval-<group>. The last
 // costHead of the history is in the head, the rest in blocks, and the
-// groups of costPhased run one after the other. Each iteration waits for costPerIteration
-// evaluations; with -v it logs them and the rules that take the most time.
-// Run it with
+// groups of costPhased run one after the other. Each iteration waits for
+// costPerIteration evaluations; with -v it logs them and the rules that take
+// the most time. Run it with
 //
 //	go test ./prometheus/ -run '^$' -bench RuleGroups -benchtime 1x -v
 //

@@ -2,6 +2,7 @@ package promtest
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"strings"
@@ -99,7 +100,7 @@ func TestRemoteWrite(t *testing.T) {
 		for _, v := range got {
 			values[string(v.Metric["phone"])] = float64(v.Value)
 		}
-		if fmt.Sprint(values) != fmt.Sprint(tc.want) {
+		if !maps.Equal(values, tc.want) {
 			t.Errorf("at %s: %v, want %v", tc.at.Format(time.TimeOnly), values, tc.want)
 		}
 	}
