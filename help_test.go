@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -42,4 +43,66 @@ func TestTopLevelHelpAndVersion(t *testing.T) {
 			t.Errorf("--version shows no version:\n%s", out.String())
 		}
 	})
+}
+
+// TestDocumentedCommandsParse: the commands the README and docs/simulator.md
+// give run as written on a fresh clone: they run the binary `go build` made
+// (./voicetrends_exporter, not one on PATH) with flags it knows.
+func TestDocumentedCommandsParse(t *testing.T) {
+	t.Parallel()
+	for _, file := range []string{"README.md", "docs/simulator.md"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, cmd := range shellCommands(string(b)) {
+			fields := strings.Fields(cmd)
+			switch {
+			case fields[0] == exporterName:
+				t.Errorf("%s: %q runs %s from PATH; after go build in a clone it is ./%s", file, cmd, exporterName, exporterName)
+			case fields[0] == "./"+exporterName:
+				n++
+				e, _, logs := newEnv(t)
+				if _, _, code := parse(fields[1:], e); code >= 0 {
+					t.Errorf("%s: %q does not parse (exit %d): %s", file, cmd, code, logs)
+				}
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no ./%s command found", file, exporterName)
+		}
+	}
+}
+
+// shellCommands returns the commands of the ```sh blocks of a Markdown
+// text, continuation lines joined and comments dropped.
+func shellCommands(md string) []string {
+	var cmds []string
+	in, cur := false, ""
+	for _, line := range strings.Split(md, "\n") {
+		switch {
+		case strings.HasPrefix(line, "```sh"):
+			in = true
+			continue
+		case strings.HasPrefix(line, "```"):
+			in = false
+			continue
+		case !in:
+			continue
+		}
+		if i := strings.Index(line, " #"); i >= 0 {
+			line = line[:i]
+		}
+		line = strings.TrimSpace(line)
+		if rest, cont := strings.CutSuffix(line, "\\"); cont {
+			cur += rest + " "
+			continue
+		}
+		if cur += line; strings.TrimSpace(cur) != "" {
+			cmds = append(cmds, strings.TrimSpace(cur))
+		}
+		cur = ""
+	}
+	return cmds
 }
