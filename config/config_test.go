@@ -275,6 +275,7 @@ func TestIndentationMistakes(t *testing.T) {
 		{head + "    login: x\n    password: p\n  - name: b\n    tool: dev\n    login: y\n     password: q\n", "9: accounts[1].password: indented 5 spaces: indent it 4 spaces, as login on line 8 (YAML nests keys by their indentation)"},
 		{head + "    login: x\n    password: p\n    phones:\n      - ALL\n     - \"123\"\n", "8: accounts[0].phones[1]: indented 5 spaces: indent it 6 spaces, as line 7 (YAML nests keys by their indentation)"},
 		{"base_url: http://x/\n accounts:\n  - name: a\n", "2: accounts: indented 1 space: indent it 0 spaces, as base_url on line 1 (YAML nests keys by their indentation)"},
+		{"accounts:\n- name: a\n  tool: dev\n - name: b\n", "4: accounts[1].name: indented 1 space: indent it 0 spaces, as line 2 (YAML nests keys by their indentation)"},
 		{"accounts:\n  - name: a: b\n    tool: dev\n", "2: mapping values are not allowed in this context"},
 	} {
 		_, err := Parse([]byte(c.doc), ".")

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
@@ -178,7 +179,7 @@ var indentationErrors = []string{
 
 // maxIndentationLines bounds the search for a wrongly indented line, which
 // parses the file again for every line and column it tries.
-const maxIndentationLines = 2000
+const maxIndentationLines = 1000
 
 // misindented finds the one line whose indentation the parser refused, by
 // moving each line in turn to a column used above it until the whole file
@@ -192,15 +193,27 @@ func misindented(content []byte, err error) string {
 	if len(lines) > maxIndentationLines {
 		return ""
 	}
-	var columns []int // the columns the lines above start a key or an item at
+	var columns []int   // the columns the lines above start a key or an item at
+	prev := math.MinInt // the previous line's indentation, negative for an item
 	for j, text := range lines {
 		body := strings.TrimLeft(text, " ")
 		if body == "" || strings.HasPrefix(body, "#") {
 			continue
 		}
 		indent := len(text) - len(body)
-		if fix, root, ok := reindent(lines, j, indent, columns); ok {
-			return describeIndent(lines, j, indent, fix, root)
+		// A key below a key, or an item below an item, at the same column
+		// is where the line above was: only a line whose indentation
+		// changes can be the mistake. Skipping the others keeps a long
+		// list of numbers cheap.
+		start := indent
+		if strings.HasPrefix(body, "-") {
+			start = -1 - indent
+		}
+		if start != prev {
+			prev = start
+			if fix, root, ok := reindent(lines, j, indent, columns); ok {
+				return describeIndent(lines, j, indent, fix, root)
+			}
 		}
 		columns = append(columns, indent)
 		if item := strings.TrimLeft(strings.TrimPrefix(body, "-"), " "); len(item) < len(body) && strings.HasPrefix(body, "- ") {
