@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/exporter-toolkit/web"
@@ -16,7 +15,8 @@ import (
 // configuration, every account's HTTP client, TLS files included) but
 // starts no poller and binds nothing, then prints each account's plan on
 // stdout, or what is wrong on stderr as plain text.
-func checkConfig(cfg *config.Config, name, webConfigFile string, logger log.Logger, stdout, stderr io.Writer) int {
+func checkConfig(cfg *config.Config, name, webConfigFile string, logger log.Logger, e env) int {
+	stdout, stderr := e.stdout, e.stderr
 	if err := web.Validate(webConfigFile); err != nil {
 		fmt.Fprintf(stderr, "%s: --web.config.file: %v\n", webConfigFile, err)
 		return 1

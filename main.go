@@ -168,7 +168,7 @@ func run(args []string, e env) int {
 		if f.demo {
 			name = "demo"
 		}
-		code := checkConfig(cfg, name, *f.web.WebConfigFile, logger, e.stdout, e.stderr)
+		code := checkConfig(cfg, name, *f.web.WebConfigFile, logger, e)
 		if code == 0 && f.configCheckOnline && !checkOnline(cfg, name, e.clock, e.stdout) {
 			code = 1
 		}
