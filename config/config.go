@@ -354,10 +354,10 @@ func resolve(dir, path string) string {
 	return path
 }
 
-// unreadable explains why password_file (written as written, path once
-// expanded) could not be read: the absolute path, since a relative one is
-// relative to the config file's folder rather than to where the exporter
-// runs, and what to do.
+// unreadable explains why password_file (written as in the file, path with
+// $CREDENTIALS_DIRECTORY expanded) could not be read: it shows the absolute
+// path, since a relative one is relative to the config file's folder rather
+// than to where the exporter runs, and says what to do.
 func unreadable(written, dir, path string, err error) string {
 	msg := fmt.Sprintf("cannot read %q", resolve(dir, path))
 	if !filepath.IsAbs(path) {
