@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"runtime/debug"
+	"strings"
 
 	"github.com/prometheus/common/version"
 )
@@ -57,4 +59,46 @@ func fromBuildInfo(info *debug.BuildInfo, set buildVersion) buildVersion {
 		v.BuildDate = settings["vcs.time"]
 	}
 	return v
+}
+
+// versionFields are the facts --version prints, as prometheus/common's
+// version package holds them.
+type versionFields struct {
+	Version, Branch, Revision, BuildUser, BuildDate, GoVersion, Platform, Tags string
+}
+
+// currentVersion is this binary's versionFields.
+func currentVersion() versionFields {
+	return versionFields{
+		Version: version.Version, Branch: version.Branch, Revision: version.GetRevision(),
+		BuildUser: version.BuildUser, BuildDate: version.BuildDate,
+		GoVersion: version.GoVersion, Platform: version.GoOS + "/" + version.GoArch, Tags: version.GetTags(),
+	}
+}
+
+// versionText is --version: prometheus/common's layout, without the fields
+// the build left unknown, so that a build without VCS stamping or -ldflags
+// prints no empty "branch: ," or "build user:".
+func versionText(program string, v versionFields) string {
+	known := func(s string) bool { return s != "" && s != "unknown" }
+	var b strings.Builder
+	b.WriteString(program + ", version " + v.Version)
+	var ctx []string
+	for _, f := range []struct{ name, value string }{{"branch", v.Branch}, {"revision", v.Revision}} {
+		if known(f.value) {
+			ctx = append(ctx, f.name+": "+f.value)
+		}
+	}
+	if len(ctx) > 0 {
+		b.WriteString(" (" + strings.Join(ctx, ", ") + ")")
+	}
+	for _, f := range []struct{ name, value string }{
+		{"build user", v.BuildUser}, {"build date", v.BuildDate}, {"go version", v.GoVersion},
+		{"platform", v.Platform}, {"tags", v.Tags},
+	} {
+		if known(f.value) {
+			fmt.Fprintf(&b, "\n  %-17s %s", f.name+":", f.value)
+		}
+	}
+	return b.String()
 }

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/go-kit/log"
-	"github.com/go-kit/log/level"
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/voicetrends/voicetrends_exporter/collector"
@@ -15,16 +13,18 @@ import (
 
 // checkConfig is --config.check: it builds everything serve builds (the web
 // configuration, every account's HTTP client, TLS files included) but
-// starts no poller and binds nothing, then prints each account's plan.
-func checkConfig(cfg *config.Config, name, webConfigFile string, logger log.Logger, stdout io.Writer) int {
+// starts no poller and binds nothing, then prints each account's plan on
+// stdout, or what is wrong on stderr as plain text.
+func checkConfig(cfg *config.Config, name, webConfigFile string, logger log.Logger, e env) int {
+	stdout, stderr := e.stdout, e.stderr
 	if err := web.Validate(webConfigFile); err != nil {
-		level.Error(logger).Log("msg", "invalid --web.config.file; fix it and start again", "err", err)
+		fmt.Fprintf(stderr, "%s: --web.config.file: %v\n", webConfigFile, err)
 		return 1
 	}
 	exporter := collector.New(collector.Options{Logger: logger})
 	defer exporter.Shutdown(context.Background()) // nothing started: returns at once
 	if err := exporter.Apply(cfg); err != nil {
-		level.Error(logger).Log("msg", "invalid configuration; fix it and start again", "err", err)
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: configuration is valid: %d account(s)\n", name, len(cfg.Accounts))

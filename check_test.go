@@ -10,7 +10,8 @@ import (
 )
 
 // TestConfigCheck: --config.check refuses what serve refuses, builds the
-// HTTP clients without a request, and prints each account's plan.
+// HTTP clients without a request, and prints each account's plan; what is
+// wrong goes to stderr as plain text for a person, not as a log line.
 func TestConfigCheck(t *testing.T) {
 	t.Parallel()
 	api := newFakeAPI(t)
@@ -56,13 +57,14 @@ accounts:
     password_file: support.pw
 `, api.url, filepath.Join(dir, "no-ca.pem")))
 	badWeb := writeTemp(t, dir, "web.yml", "tls_server_config:\n  cert_file: nope.crt\n")
+	typo := writeTemp(t, dir, "typo.yml", "accounts:\n  - name: support\n    tool: dev\n    login: acme-support\n    pasword_file: support.pw\n")
 
 	tests := []struct {
 		name    string
 		args    []string
 		code    int
-		wantOut string // stdout, exactly
-		wantLog []string
+		wantOut string   // stdout, exactly
+		wantErr []string // in stderr, which then starts with the file's name
 	}{
 		{
 			name: "plan",
@@ -83,13 +85,19 @@ accounts:
 			name:    "missing ca_file",
 			args:    []string{"--config.file=" + missingCA},
 			code:    1,
-			wantLog: []string{`account \"support\": building the HTTP client from http_client`, "no-ca.pem", "no such file or directory"},
+			wantErr: []string{missingCA + `: account "support": building the HTTP client from http_client`, "no-ca.pem", "no such file or directory"},
 		},
 		{
 			name:    "bad web config",
 			args:    []string{"--config.file=" + big, "--web.config.file=" + badWeb},
 			code:    1,
-			wantLog: []string{"--web.config.file"},
+			wantErr: []string{badWeb + ": --web.config.file: missing one of key or key_file"},
+		},
+		{
+			name:    "unknown key",
+			args:    []string{"--config.file=" + typo},
+			code:    1,
+			wantErr: []string{typo + `:5: accounts[0]: unknown key "pasword_file" (did you mean "password_file"?)` + "\n"},
 		},
 	}
 	for _, tt := range tests {
@@ -103,10 +111,17 @@ accounts:
 			if got := out.String(); got != tt.wantOut {
 				t.Errorf("stdout\n got: %q\nwant: %q", got, tt.wantOut)
 			}
-			for _, w := range tt.wantLog {
-				if !strings.Contains(logs.String(), w) {
-					t.Errorf("the log does not say %q:\n%s", w, logs.String())
+			stderr := logs.String()
+			for _, w := range tt.wantErr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not say %q:\n%s", w, stderr)
 				}
+			}
+			if len(tt.wantErr) == 0 && stderr != "" {
+				t.Errorf("stderr = %q, want nothing", stderr)
+			}
+			if len(tt.wantErr) > 0 && !strings.HasPrefix(stderr, strings.SplitN(tt.wantErr[0], ":", 2)[0]+":") {
+				t.Errorf("stderr is not plain text starting with the file's name:\n%s", stderr)
 			}
 			assertNotListening(t, addr)
 		})

@@ -78,7 +78,7 @@ const (
 func parse(args []string, e env) (cmd string, f *flags, code int) {
 	f = &flags{}
 	app := kingpin.New(exporterName, "Prometheus exporter for Plum Voice VoiceTrends call volume.")
-	app.Version(version.Print(exporterName))
+	app.Version(versionText(exporterName, currentVersion()))
 	app.HelpFlag.Short('h')
 	app.UsageTemplate(usageTemplate)
 	app.Flag("config.file", "VoiceTrends exporter configuration file.").Default("voicetrends.yml").StringVar(&f.configFile)
@@ -97,7 +97,9 @@ func parse(args []string, e env) (cmd string, f *flags, code int) {
 	f.backfill = addBackfillFlags(app.Command(backfillCommand, "Write the history of every target as OpenMetrics for promtool tsdb create-blocks-from openmetrics."))
 	f.simulator = addSimulatorFlags(app.Command(simulatorCommand, "Serve the VoiceTrends API simulator with the demo accounts, for trying other clients."))
 
-	app.UsageWriter(e.stderr)
+	// --help and --version answer on stdout, as promtool's and amtool's do,
+	// so that `--help | less` works; errors stay on stderr.
+	app.UsageWriter(e.stdout)
 	app.ErrorWriter(e.stderr)
 	// kingpin would os.Exit after --help or --version; run returns the code instead.
 	code = -1
@@ -152,7 +154,12 @@ func run(args []string, e env) int {
 		if f.demo {
 			msg = "starting the demo simulator"
 		}
-		level.Error(logger).Log("msg", msg, "err", err)
+		if f.configCheck {
+			// A check's verdict is for a person: the message as is, no log line.
+			fmt.Fprintln(e.stderr, err)
+		} else {
+			level.Error(logger).Log("msg", msg, "err", err)
+		}
 		return 1
 	}
 	defer cleanup()
@@ -161,7 +168,7 @@ func run(args []string, e env) int {
 		if f.demo {
 			name = "demo"
 		}
-		code := checkConfig(cfg, name, *f.web.WebConfigFile, logger, e.stdout)
+		code := checkConfig(cfg, name, *f.web.WebConfigFile, logger, e)
 		if code == 0 && f.configCheckOnline && !checkOnline(cfg, name, e.clock, e.stdout) {
 			code = 1
 		}

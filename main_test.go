@@ -602,8 +602,9 @@ func TestCommandLineExits(t *testing.T) {
 		{"config.check valid", []string{"--config.check", "--config.file=" + valid}, 0, valid + ": configuration is valid: 2 account(s)", ""},
 		{"config.check invalid", []string{"--config.check", "--config.file=" + invalid}, 1, "", "invalid.yml:1: no accounts"},
 		{"config.check missing", []string{"--config.check", "--config.file=" + filepath.Join(dir, "nope.yml")}, 1, "", "nope.yml: no such file"},
-		{"version", []string{"--version"}, 0, "", "voicetrends_exporter, version"},
-		{"help", []string{"--help"}, 0, "", "--config.file"},
+		{"version", []string{"--version"}, 0, "voicetrends_exporter, version", ""},
+		{"help", []string{"--help"}, 0, "--config.file", ""},
+		{"help command", []string{"help", "backfill"}, 0, "--from", ""},
 		{"unknown flag", []string{"--no-such-flag"}, 2, "", "unknown long flag '--no-such-flag'"},
 	}
 	for _, tt := range tests {
@@ -622,6 +623,9 @@ func TestCommandLineExits(t *testing.T) {
 			}
 			if !strings.Contains(logs.String(), tt.wantLog) {
 				t.Errorf("stderr does not say %q:\n%s", tt.wantLog, logs.String())
+			}
+			if tt.wantLog == "" && logs.String() != "" {
+				t.Errorf("stderr = %q, want nothing", logs.String())
 			}
 			assertNotListening(t, addr)
 			assertNoSecrets(t, "the output", out.String()+logs.String())

@@ -149,9 +149,9 @@ func TestMaxRequestsFlag(t *testing.T) {
 	if !strings.Contains(logs.String(), "--web.max-requests=-1: use 0 (no limit) or more") {
 		t.Errorf("the error does not say what to do:\n%s", logs.String())
 	}
-	e, _, logs = newEnv(t)
+	e, out, _ := newEnv(t)
 	run([]string{"serve", "--help"}, e)
-	if !strings.Contains(logs.String(), "--web.max-requests=40") {
-		t.Errorf("serve --help does not show --web.max-requests with its default 40:\n%s", logs.String())
+	if !strings.Contains(out.String(), "--web.max-requests=40") {
+		t.Errorf("serve --help does not show --web.max-requests with its default 40:\n%s", out.String())
 	}
 }

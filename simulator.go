@@ -20,6 +20,10 @@ import (
 // The simulator command: the API simulator alone, with the demo accounts
 // and switchable faults, for trying other clients and for the soak test.
 
+// simulatorAddress is where the simulator command listens by default, and
+// the base_url of docs/simulator.yml, the exporter's configuration for it.
+const simulatorAddress = "127.0.0.1:10142"
+
 // simulatorFlags are the simulator command's flags: where it listens, its
 // limits, and the fault switches a soak or a client's author turns on.
 type simulatorFlags struct {
@@ -31,7 +35,7 @@ type simulatorFlags struct {
 // addSimulatorFlags declares the simulator command's flags on cmd.
 func addSimulatorFlags(cmd *kingpin.CmdClause) *simulatorFlags {
 	f := &simulatorFlags{}
-	cmd.Flag("listen-address", "Address the simulator listens on.").Default("127.0.0.1:10142").StringVar(&f.address)
+	cmd.Flag("listen-address", "Address the simulator listens on.").Default(simulatorAddress).StringVar(&f.address)
 	cmd.Flag("seed", "Seed of the synthetic traffic, the temporary credentials and the fault draws.").Default("1").Int64Var(&f.opts.Seed)
 	cmd.Flag("window", "Rate-limit window, aligned to the clock.").Default(simulator.DefaultWindow.String()).DurationVar(&f.opts.Window)
 	cmd.Flag("data-limit", "Data requests per window and account.").Default(fmt.Sprint(simulator.DefaultDataLimit)).IntVar(&f.opts.DataLimit)
@@ -80,7 +84,7 @@ func runSimulator(flags *simulatorFlags, logger log.Logger, e env) int {
 	if flags.faults != (simulator.Faults{}) {
 		level.Warn(logger).Log("msg", "faults switched on", "faults", fmt.Sprintf("%+v", flags.faults))
 	}
-	level.Warn(logger).Log("msg", "serving the SYNTHETIC VoiceTrends API simulator; demo logins are in docs/development.md", "base_url", baseURL,
+	level.Warn(logger).Log("msg", "serving the SYNTHETIC VoiceTrends API simulator; its logins, numbers and a ready exporter config (docs/simulator.yml) are in docs/simulator.md", "base_url", baseURL,
 		"window", opts.Window, "data_limit", opts.DataLimit, "auth_limit", opts.AuthLimit)
 	<-e.signals
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

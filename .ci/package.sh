@@ -49,7 +49,7 @@ grep -q 'useradd --system' "$tmp/ctrl/preinst" || fail "preinst creates no syste
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
 "$root/usr/bin/voicetrends_exporter" --version 2>&1 | tee "$tmp/version"
-grep -q "version $version (branch: .*, revision: $revision)" "$tmp/version" || fail "--version does not show $version and $revision"
+grep -q "version $version (\(branch: [^,]*, \)\{0,1\}revision: $revision)" "$tmp/version" || fail "--version does not show $version and $revision"
 mkdir "$tmp/credentials"
 printf 'from-LoadCredential' >"$tmp/credentials/password"
 CREDENTIALS_DIRECTORY=$tmp/credentials "$root/usr/bin/voicetrends_exporter" \

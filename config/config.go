@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -124,6 +125,9 @@ func Parse(content []byte, dir string) (*Config, error) {
 		if line, col := tabAt(content); line > 0 && (strings.Contains(err.Error(), "tab") || strings.Contains(err.Error(), "cannot start any token")) {
 			return nil, fmt.Errorf("%d: a tab at column %d: YAML indents with spaces only, replace the tab with spaces", line, col)
 		}
+		if msg := misindented(content, err); msg != "" {
+			return nil, errors.New(msg)
+		}
 		return nil, yamlError(err)
 	}
 	if msg := unknownKey(&root); msg != "" {
@@ -142,6 +146,8 @@ func Parse(content []byte, dir string) (*Config, error) {
 			line, field := locate(&root)
 			if m := badDuration.FindStringSubmatch(msg); m != nil && bareNumber.MatchString(m[1]) {
 				return nil, fmt.Errorf("%d: %s: %s has no unit: add a unit, e.g. 5m", line, field, m[1])
+			} else if m != nil && strings.HasPrefix(m[1], "-") {
+				return nil, fmt.Errorf("%d: %s: %s is negative: use a positive duration such as %s", line, field, m[1], durationExample(field))
 			}
 			return nil, fmt.Errorf("%d: %s: %w", line, field, err)
 		}
@@ -156,6 +162,16 @@ func Parse(content []byte, dir string) (*Config, error) {
 var (
 	badDuration = regexp.MustCompile(`not a valid duration string: "([^"]*)"`)
 )
+
+// durationExample is a good value for the duration key at path: its
+// default, where it has one.
+func durationExample(path string) string {
+	defaults := map[string]time.Duration{"window": DefaultWindow, "refresh_interval": DefaultRefreshInterval, "max_data_age": DefaultMaxDataAge}
+	if d, ok := defaults[path[strings.LastIndex(path, ".")+1:]]; ok {
+		return model.Duration(d).String() + " (the default)"
+	}
+	return "5m"
+}
 
 // locate returns the line and path of the deepest key whose value fails to
 // decode on its own, by decoding one key at a time. It runs only on errors.
@@ -311,12 +327,9 @@ func (a *Account) readSecret(dir string) *fieldError {
 		if err != nil {
 			return fieldErr("password_file", "%v", err)
 		}
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, path)
-		}
-		b, err := os.ReadFile(path)
+		b, err := os.ReadFile(resolve(dir, path))
 		if err != nil {
-			return fieldErr("password_file", "cannot read %q: %v", path, unwrapPathError(err))
+			return fieldErr("password_file", "%s", unreadable(a.PasswordFile, dir, path, err))
 		}
 		a.secret = strings.TrimRight(string(b), "\r\n")
 		if a.secret == "" {
@@ -328,6 +341,36 @@ func (a *Account) readSecret(dir string) *fieldError {
 		return fieldErr("password_file", "missing: set password_file (or password) for the account")
 	}
 	return nil
+}
+
+// resolve makes path absolute, a relative one being relative to dir.
+func resolve(dir, path string) string {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// unreadable explains why password_file (written as in the file, path with
+// $CREDENTIALS_DIRECTORY expanded) could not be read: it shows the absolute
+// path, since a relative one is relative to the config file's folder rather
+// than to where the exporter runs, and says what to do.
+func unreadable(written, dir, path string, err error) string {
+	msg := fmt.Sprintf("cannot read %q", resolve(dir, path))
+	if !filepath.IsAbs(path) {
+		msg += fmt.Sprintf(" (%q is relative to the config file's folder)", written)
+	}
+	msg += fmt.Sprintf(": %v", unwrapPathError(err))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		msg += ": put the account's password in that file, or correct password_file"
+	case errors.Is(err, fs.ErrPermission):
+		msg += ": let the user the exporter runs as read it"
+	}
+	return msg
 }
 
 // validatePhones checks each phone once; none means ALL.

@@ -50,7 +50,15 @@ func TestLoadInvalid(t *testing.T) {
 		"invalid-duration-without-unit.yml":     `6: accounts[0].refresh_interval: 5 has no unit: add a unit, e.g. 5m`,
 		"invalid-base-url-user-info.yml":        `1: base_url "https://jdoe:<secret>@voicetrends.plumvoice.com/api/" must not contain user info: set login and password instead`,
 		"invalid-base-url-without-api.yml":      `1: base_url "https://voicetrends.plumvoice.com/" lacks the API's /api/ path, so every request would get 404: the base URL is probably wrong, use https://voicetrends.plumvoice.com/api/`,
-		"invalid-unreadable-password-file.yml":  `5: accounts[0].password_file: cannot read "testdata/does-not-exist.txt": no such file or directory`,
+		"invalid-unreadable-password-file.yml":  `5: accounts[0].password_file: cannot read "$TESTDATA/does-not-exist.txt" ("does-not-exist.txt" is relative to the config file's folder): no such file or directory: put the account's password in that file, or correct password_file`,
+		"invalid-bad-indentation.yml":           `4: accounts[0].login: indented 3 spaces: indent it 4 spaces, as tool on line 3 (YAML nests keys by their indentation)`,
+		"invalid-negative-duration.yml":         `6: accounts[0].refresh_interval: -5m is negative: use a positive duration such as 5m (the default)`,
+	}
+	// $TESTDATA is the folder's absolute path, which a message about a
+	// relative password_file shows.
+	testdata, err := filepath.Abs("testdata")
+	if err != nil {
+		t.Fatal(err)
 	}
 	for file, want := range table {
 		t.Run(file, func(t *testing.T) {
@@ -59,7 +67,7 @@ func TestLoadInvalid(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Load(%s) succeeded, want error", path)
 			}
-			if got, want := err.Error(), path+":"+want; got != want {
+			if got, want := err.Error(), path+":"+strings.ReplaceAll(want, "$TESTDATA", testdata); got != want {
 				t.Errorf("Load(%s) error\n got: %s\nwant: %s", path, got, want)
 			}
 		})
@@ -251,6 +259,28 @@ func TestHTTPClientKeysAccepted(t *testing.T) {
 		doc := "http_client:\n" + block + "accounts:\n  - name: a\n    tool: dev\n    login: x\n    password: p\n"
 		if _, err := Parse([]byte(doc), "."); err != nil && strings.Contains(err.Error(), "unknown key") {
 			t.Errorf("refused a known key: %v\n%s", err, doc)
+		}
+	}
+}
+
+// TestIndentationMistakes: a line indented to a column no block above
+// opened is named by its own line and key, with the column to use,
+// wherever the parser gave up; other syntax errors keep the parser's words.
+func TestIndentationMistakes(t *testing.T) {
+	t.Parallel()
+	const head = "accounts:\n  - name: a\n    tool: dev\n"
+	for _, c := range []struct{ doc, want string }{
+		{head + "  login: x\n    password: p\n", "4: accounts[0].login: indented 2 spaces: indent it 4 spaces, as tool on line 3 (YAML nests keys by their indentation)"},
+		{head + "      login: x\n    password: p\n", "4: accounts[0].login: indented 6 spaces: indent it 4 spaces, as tool on line 3 (YAML nests keys by their indentation)"},
+		{head + "    login: x\n    password: p\n  - name: b\n    tool: dev\n    login: y\n     password: q\n", "9: accounts[1].password: indented 5 spaces: indent it 4 spaces, as login on line 8 (YAML nests keys by their indentation)"},
+		{head + "    login: x\n    password: p\n    phones:\n      - ALL\n     - \"123\"\n", "8: accounts[0].phones[1]: indented 5 spaces: indent it 6 spaces, as line 7 (YAML nests keys by their indentation)"},
+		{"base_url: http://x/\n accounts:\n  - name: a\n", "2: accounts: indented 1 space: indent it 0 spaces, as base_url on line 1 (YAML nests keys by their indentation)"},
+		{"accounts:\n- name: a\n  tool: dev\n - name: b\n", "4: accounts[1].name: indented 1 space: indent it 0 spaces, as line 2 (YAML nests keys by their indentation)"},
+		{"accounts:\n  - name: a: b\n    tool: dev\n", "2: mapping values are not allowed in this context"},
+	} {
+		_, err := Parse([]byte(c.doc), ".")
+		if err == nil || err.Error() != c.want {
+			t.Errorf("Parse(%q) error\n got: %v\nwant: %s", c.doc, err, c.want)
 		}
 	}
 }

@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -163,4 +165,199 @@ var legacyZones = map[string]string{
 	"PST8PDT": "America/Los_Angeles",
 	"HST":     "Pacific/Honolulu",
 	"CET":     "Europe/Paris", "MET": "Europe/Paris", "EET": "Europe/Athens", "WET": "Europe/Lisbon",
+}
+
+// indentationErrors are the parser's words for a line indented to a column
+// that no block above it opened; it names the line where it gave up, often
+// the first.
+var indentationErrors = []string{
+	"did not find expected '-' indicator",
+	"did not find expected key",
+	"mapping values are not allowed in this context",
+	"block sequence entries are not allowed in this context",
+}
+
+// maxIndentationLines bounds the search for a wrongly indented line, which
+// parses the file again for every line and column it tries.
+const maxIndentationLines = 1000
+
+// misindented finds the one line whose indentation the parser refused, by
+// moving each line in turn to a column used above it until the whole file
+// parses, and names its line, its key and the column to use. It returns ""
+// when err is no indentation error or no single line explains it.
+func misindented(content []byte, err error) string {
+	if !slices.ContainsFunc(indentationErrors, func(s string) bool { return strings.Contains(err.Error(), s) }) {
+		return ""
+	}
+	lines := strings.Split(string(content), "\n")
+	if len(lines) > maxIndentationLines {
+		return ""
+	}
+	var columns []int   // the columns the lines above start a key or an item at
+	prev := math.MinInt // the previous line's indentation, negative for an item
+	for j, text := range lines {
+		body := strings.TrimLeft(text, " ")
+		if body == "" || strings.HasPrefix(body, "#") {
+			continue
+		}
+		indent := len(text) - len(body)
+		// A key below a key, or an item below an item, at the same column
+		// is where the line above was: only a line whose indentation
+		// changes can be the mistake. Skipping the others keeps a long
+		// list of numbers cheap.
+		start := indent
+		if strings.HasPrefix(body, "-") {
+			start = -1 - indent
+		}
+		if start != prev {
+			prev = start
+			if fix, root, ok := reindent(lines, j, indent, columns); ok {
+				return describeIndent(lines, j, indent, fix, root)
+			}
+		}
+		columns = append(columns, indent)
+		if item := strings.TrimLeft(strings.TrimPrefix(body, "-"), " "); len(item) < len(body) && strings.HasPrefix(body, "- ") {
+			columns = append(columns, len(text)-len(item))
+		}
+	}
+	return ""
+}
+
+// reindent tries line j at each column of columns, nearest to its own
+// first, and returns the first column at which the file parses, preferring
+// one that also puts every key where a key of that name belongs.
+func reindent(lines []string, j, indent int, columns []int) (fix int, root *yaml.Node, ok bool) {
+	tried := map[int]bool{indent: true}
+	var cands []int
+	for _, c := range columns {
+		if !tried[c] {
+			tried[c] = true
+			cands = append(cands, c)
+		}
+	}
+	slices.SortFunc(cands, func(a, b int) int {
+		if d := abs(a-indent) - abs(b-indent); d != 0 {
+			return d
+		}
+		return b - a // the deeper of two as near
+	})
+	text := strings.TrimLeft(lines[j], " ")
+	fix = -1
+	for _, c := range cands {
+		moved := slices.Clone(lines)
+		moved[j] = strings.Repeat(" ", c) + text
+		var n yaml.Node
+		if yaml.Unmarshal([]byte(strings.Join(moved, "\n")), &n) != nil || !keepsLines(&n, moved) {
+			continue
+		}
+		if unknownKey(&n) == "" {
+			return c, &n, true
+		}
+		if fix < 0 {
+			fix, root = c, &n
+		}
+	}
+	return fix, root, fix >= 0
+}
+
+func abs(n int) int { return max(n, -n) }
+
+// keyOrItem is a line that starts a key or a list item.
+var keyOrItem = regexp.MustCompile(`^ *(- |-$|[A-Za-z_][A-Za-z0-9_]*:( |$))`)
+
+// keepsLines reports whether every line that starts a key or an item does
+// so in the document root parsed from lines: a column that only makes a
+// line the continuation of the value above is no fix.
+func keepsLines(root *yaml.Node, lines []string) bool {
+	starts := map[int]bool{}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		starts[n.Line] = true
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	for i, text := range lines {
+		if keyOrItem.MatchString(text) && !starts[i+1] {
+			return false
+		}
+	}
+	return true
+}
+
+func spaces(n int) string {
+	if n == 1 {
+		return "1 space"
+	}
+	return fmt.Sprintf("%d spaces", n)
+}
+
+// describeIndent says which key line j holds, how it is indented, and the
+// column to move it to, naming a line above at that column.
+func describeIndent(lines []string, j, indent, fix int, root *yaml.Node) string {
+	msg := fmt.Sprintf("%d: ", j+1)
+	if path := pathAt(root, j+1); path != "" {
+		msg += path + ": "
+	}
+	msg += fmt.Sprintf("indented %s: indent it %s", spaces(indent), spaces(fix))
+	for i := j - 1; i >= 0; i-- {
+		body := strings.TrimLeft(lines[i], " ")
+		if body == "" || strings.HasPrefix(body, "#") {
+			continue
+		}
+		col := len(lines[i]) - len(body)
+		if col != fix {
+			if item := strings.TrimLeft(strings.TrimPrefix(body, "- "), " "); strings.HasPrefix(body, "- ") && len(lines[i])-len(item) == fix {
+				body = item
+			} else {
+				continue
+			}
+		}
+		if key, _, found := strings.Cut(body, ":"); found && !strings.HasPrefix(body, "-") {
+			msg += fmt.Sprintf(", as %s on line %d", key, i+1)
+		} else {
+			msg += fmt.Sprintf(", as line %d", i+1)
+		}
+		break
+	}
+	return msg + " (YAML nests keys by their indentation)"
+}
+
+// pathAt returns the path (accounts[0].login) of the key or list item that
+// starts on line, or "".
+func pathAt(root *yaml.Node, line int) string {
+	var walk func(n *yaml.Node, path string) string
+	walk = func(n *yaml.Node, path string) string {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				if p := walk(c, path); p != "" {
+					return p
+				}
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if k.Line == line {
+					return join(path, k.Value)
+				}
+				if p := walk(v, join(path, k.Value)); p != "" {
+					return p
+				}
+			}
+		case yaml.SequenceNode:
+			for i, item := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if sub := walk(item, p); sub != "" {
+					return sub
+				}
+				if item.Line == line {
+					return p
+				}
+			}
+		}
+		return ""
+	}
+	return walk(root, "")
 }
