@@ -140,7 +140,8 @@ func TestStretchedIntervalRecoversInMinutes(t *testing.T) {
 	start := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
 	phones, list := manyPhones(200)
 	h := newHarness(t, start, simulator.Options{Seed: 3, Accounts: []simulator.Account{{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: phones}}},
-		list+"    periods: [day]\n    requests_per_window: 20\n    refresh_interval: 5m\n")
+		// Every target within the interval: the schedule of this test is round-robin's.
+		list+"    periods: [day]\n    requests_per_window: 20\n    refresh_interval: 5m\n    schedule: round_robin\n")
 	interval := h.poller.interval
 	if interval != 150*time.Minute {
 		t.Fatalf("effective interval %s, want 2h30m", interval)

@@ -136,7 +136,7 @@ func (s *accountSnapshot) describe(st *AccountStatus, now time.Time) {
 		case st.Oldest.IsZero() || t.lastSuccess.Before(st.Oldest):
 			st.Oldest = t.lastSuccess
 		}
-		withdrawn := t.lastSuccess.IsZero() || now.Sub(t.lastSuccess) > s.maxAge
+		withdrawn := t.lastSuccess.IsZero() || now.Sub(t.lastSuccess) > s.maxAgeOf(t)
 		for vi, p := range t.periods {
 			if p != voicetrends.PeriodDay {
 				continue

@@ -57,6 +57,10 @@ type Account struct {
 	Password string
 	Phones   []string
 	TimeZone *time.Location // nil means America/New_York
+	// DailyCalls sets a phone's mean calls per day over a week (0: a
+	// dormant number), for traffic shaped like a real contact centre's;
+	// a phone not in it draws its rate from the seed.
+	DailyCalls map[string]float64
 }
 
 // String describes the account without its password.
@@ -290,6 +294,9 @@ func New(opts Options) *Simulator {
 		acct.TimeZone = loc
 		for _, p := range a.Phones {
 			acct.numbers[p] = newNumber(opts.Seed, a.Login, p, loc)
+			if daily, ok := a.DailyCalls[p]; ok {
+				acct.numbers[p].setPeak(daily / meanDay)
+			}
 		}
 		s.accounts = append(s.accounts, acct)
 	}
