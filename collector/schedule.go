@@ -233,10 +233,15 @@ type schedule struct {
 
 // noteSuccess marks the schedule out of date after a good answer for t,
 // urgently when t's number takes calls at more than twice the rate the
-// schedule assumes.
+// schedule assumes, as a dormant number that comes alive.
 func (s *schedule) noteSuccess(t *target, loc *time.Location) {
 	s.dirty = true
-	if o := observe(t, loc); s.rates != nil && o.current > 2*s.rates[t.phone] && o.current > 0 {
+	o := observe(t, loc)
+	seen := o.current
+	if o.days > 0 {
+		seen = max(seen, o.calls/o.days)
+	}
+	if assumed, ok := s.rates[t.phone]; ok && seen > 2*assumed {
 		s.urgent = true
 	}
 }

@@ -3,6 +3,7 @@ package collector
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,176 @@ func BenchmarkSquareRootSchedule(b *testing.B) {
 			b.ReportMetric(f.all, "ALL-x")
 			b.ReportMetric(f.longest, "longest-wait/rr")
 			b.ReportMetric(float64(f.least)/float64(f.perWin), "budget-used")
+		})
+	}
+}
+
+func TestAllocate(t *testing.T) {
+	const rr, shortest = 30 * time.Minute, 5 * time.Minute
+	for _, c := range []struct {
+		name     string
+		rates    []float64
+		rr       time.Duration
+		want     []time.Duration // nil: check the bounds and the budget only
+		minFirst time.Duration   // the first target's interval is at most this
+	}{
+		{"nothing known: round-robin", []float64{0, 0, 0}, rr, []time.Duration{rr, rr, rr}, 0},
+		{"not stretched: refresh_interval for all", []float64{100, 1, 0}, shortest, []time.Duration{shortest, shortest, shortest}, 0},
+		// √(1):√(1):√(4): 1:1:2 of a budget of 3 per 30 minutes.
+		{"square roots", []float64{4, 1, 1}, rr, []time.Duration{20 * time.Minute, 40 * time.Minute, 40 * time.Minute}, 0},
+		// The dormant ones get 3 x rr, the busy one refresh_interval.
+		{"bounds", append([]float64{1e6, 1}, make([]float64, 8)...), rr, nil, shortest},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := allocate(c.rates, c.rr, shortest)
+			if c.want != nil && !slices.Equal(got, c.want) {
+				t.Errorf("intervals %v, want %v", got, c.want)
+			}
+			pace := 0.0
+			for _, d := range got {
+				if d < shortest || d > maxStretch*c.rr {
+					t.Errorf("interval %s outside [%s, %s]", d, shortest, maxStretch*c.rr)
+				}
+				pace += 1 / d.Seconds()
+			}
+			if want := float64(len(got)) / c.rr.Seconds(); math.Abs(pace-want) > want*1e-6 {
+				t.Errorf("%.6f refreshes a second, want the budget's %.6f", pace, want)
+			}
+			if c.minFirst > 0 && got[0] > c.minFirst {
+				t.Errorf("busiest every %s, want %s", got[0], c.minFirst)
+			}
+		})
+	}
+}
+
+func TestEstimateRates(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, ny) // noon
+	today := time.Date(2026, 11, 26, 0, 0, 0, 0, ny)
+	bucket := func(start time.Time, calls float64) voicetrends.Bucket {
+		b := voicetrends.Bucket{Start: start}
+		b.Set(voicetrends.Calls, calls)
+		return b
+	}
+	day := func(phone string, yesterday, sofar float64) target {
+		t := newTarget(targetKey{phone: phone, period: voicetrends.PeriodDay}, nil)
+		t.attempted, t.lastSuccess = true, now
+		t.buckets = [][]voicetrends.Bucket{{bucket(today, sofar), bucket(today.AddDate(0, 0, -1), yesterday)}}
+		return t
+	}
+	month := func(phone string, last float64) target {
+		t := newTarget(targetKey{phone: phone, period: voicetrends.PeriodMonth}, nil)
+		t.attempted, t.lastSuccess = true, now
+		t.buckets = [][]voicetrends.Bucket{{bucket(time.Date(2026, 10, 1, 0, 0, 0, 0, ny), last)}}
+		return t
+	}
+	targets := []target{
+		day("ALL", 1220, 0),  // 0: ALL by its own figures
+		day("1", 1000, 0),    // 1: one day, shrunk by a day of the typical 100
+		day("2", 100, 0),     // 2: typical
+		day("3", 0, 0),       // 3: dormant: half a day of the typical
+		day("4", 0, 30),      // 4: dormant until today: 30 calls by noon are 60 a day
+		day("5", 120, 0),     // 5: one day...
+		month("5", 31 * 200), // 6: ...but a month of 200 a day: the month's figure, for both
+		newTarget(targetKey{phone: "6", period: voicetrends.PeriodDay}, nil), // 7: nothing yet: typical
+	}
+	rates, ok := estimateRates(targets, ny)
+	if !ok {
+		t.Fatal("no figure known")
+	}
+	// The typical number is the median of 1000, 100, 0, 0, 200 a day: 100.
+	want := []float64{(1220 + 100) / 2.0, (1000 + 100) / 2.0, 100, 50, 60, (31*200 + 100) / 32.0, (31*200 + 100) / 32.0, 100}
+	for i := range want {
+		if math.Abs(rates[i]-want[i]) > 1e-9 {
+			t.Errorf("target %d (%s %s): %.3f calls a day, want %.3f", i, targets[i].phone, targets[i].period, rates[i], want[i])
+		}
+	}
+	if _, ok := estimateRates(targets[7:], ny); ok {
+		t.Error("estimated rates without any figure")
+	}
+}
+
+// A number that comes alive gets a short interval at its next refresh, and
+// round_robin keeps every target at the account's interval.
+func TestScheduleFollowsTheCalls(t *testing.T) {
+	phones := []string{"100", "200", "300", "400", "500", "600", "700", "800", "900"}
+	daily := map[string]float64{"100": 3000, "200": 1500, "300": 1000, "400": 750, "500": 600, "600": 500, "700": 400, "800": 300, "900": 0}
+	start := time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC) // 9 a.m. in New York
+	for _, schedule := range []string{"sqrt", "round_robin"} {
+		t.Run(schedule, func(t *testing.T) {
+			// 10 targets at 20 requests per 10 minutes: round-robin every 5m.
+			h := newHarness(t, start, simulator.Options{Seed: 7, Window: 10 * time.Minute, Accounts: []simulator.Account{{
+				Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: phones, DailyCalls: daily,
+			}}}, `    phones: [ALL, "100", "200", "300", "400", "500", "600", "700", "800", "900"]
+    periods: [day]
+    requests_per_window: 20
+    window: 10m
+    refresh_interval: 1m
+    schedule: `+schedule+"\n")
+			rr := h.poller.interval
+			if rr != 5*time.Minute {
+				t.Fatalf("round-robin interval %s, want 5m", rr)
+			}
+			h.runUntil(start.Add(20 * time.Minute))
+			intervals := h.series("voicetrends_target_refresh_interval_seconds")
+			if len(intervals) != 10 {
+				t.Fatalf("%d target intervals, want 10: %v", len(intervals), intervals)
+			}
+			interval := func(phone string) time.Duration {
+				return time.Duration(intervals["account=acme,period=day,phone="+phone] * float64(time.Second))
+			}
+			if schedule == "round_robin" {
+				for k, v := range intervals {
+					if v != rr.Seconds() {
+						t.Errorf("%s: every %vs, want round-robin's %v", k, v, rr.Seconds())
+					}
+				}
+				return
+			}
+			if interval("ALL") >= interval("100") || interval("100") >= interval("800") || interval("800") >= interval("900") {
+				t.Errorf("intervals ALL %s, busiest %s, quiet %s, dormant %s: want them rising", interval("ALL"), interval("100"), interval("800"), interval("900"))
+			}
+			if got := interval("900"); got > maxStretch*rr {
+				t.Errorf("dormant number every %s, want at most %d x round-robin", got, maxStretch)
+			}
+			// The dormant number takes calls: at its next refresh its interval falls at once.
+			h.sim.SetDailyCalls(testLogin, "900", 3000)
+			refreshed := len(h.requestTimes("900", voicetrends.PeriodDay))
+			for len(h.requestTimes("900", voicetrends.PeriodDay)) == refreshed {
+				if h.clock.Now().After(start.Add(20*time.Minute + maxStretch*rr)) {
+					t.Fatal("the dormant number waited more than 3 x round-robin")
+				}
+				h.runUntil(h.clock.Now().Add(10 * time.Second))
+			}
+			h.runUntil(h.clock.Now().Add(time.Second))
+			intervals = h.series("voicetrends_target_refresh_interval_seconds")
+			if got := interval("900"); got > interval("200") {
+				t.Errorf("the number that came alive is refreshed every %s, want at most the number of half its calls' %s", got, interval("200"))
+			}
+		})
+	}
+}
+
+// Each target's interval has the series of its last success, derive_periods included.
+func TestTargetIntervalSeries(t *testing.T) {
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	for _, derive := range []bool{false, true} {
+		t.Run(fmt.Sprintf("derive_periods=%v", derive), func(t *testing.T) {
+			yaml := manyTargets
+			if derive {
+				yaml += "    derive_periods: true\n    week_start: sunday\n"
+			}
+			h := newHarness(t, start, simulator.Options{Seed: 3}, yaml)
+			h.refreshAll()
+			success, intervals := h.series("voicetrends_last_success_timestamp_seconds"), h.series("voicetrends_target_refresh_interval_seconds")
+			if len(success) != 21 || len(intervals) != len(success) {
+				t.Fatalf("%d intervals, %d last successes, want 21 each", len(intervals), len(success))
+			}
+			for k := range success {
+				if got := intervals[k]; got != h.poller.interval.Seconds() {
+					t.Errorf("{%s}: interval %v, want the account's %v (not stretched)", k, got, h.poller.interval.Seconds())
+				}
+			}
 		})
 	}
 }
