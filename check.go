@@ -34,6 +34,7 @@ func checkConfig(cfg *config.Config, name, webConfigFile string, logger log.Logg
 		if note := plan.StretchNote(); note != "" {
 			fmt.Fprintln(stdout, "    "+note)
 		}
+		fmt.Fprintln(stdout, "    "+collector.ExpectedAllocation(ac).Describe(ac.Schedule))
 	}
 	return 0
 }

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -187,6 +188,8 @@ type Allocation struct {
 	Gain float64
 	// Optimum is the square-root rule's gain without bounds, (Σ√λ)²/(N·Σλ).
 	Optimum float64
+	Numbers int  // the numbers (not ALL) sharing the budget
+	Shared  bool // the budget is the limit: refresh_interval for every target does not fit
 }
 
 // summarize describes intervals given to targets at rates.
@@ -195,11 +198,13 @@ func summarize(targets []target, rates []float64, intervals []time.Duration, rr 
 	busiest, quietest := -1, -1
 	var weighted, calls, roots float64
 	n := 0
+	numbers := map[string]bool{}
 	for i := range targets {
 		if targets[i].phone == voicetrends.AllPhones {
 			a.All = intervals[i]
 			continue
 		}
+		numbers[targets[i].phone] = true
 		if busiest < 0 || rates[i] > rates[busiest] {
 			busiest = i
 		}
@@ -211,6 +216,7 @@ func summarize(targets []target, rates []float64, intervals []time.Duration, rr 
 		roots += math.Sqrt(rates[i])
 		n++
 	}
+	a.Numbers = len(numbers)
 	if busiest >= 0 {
 		a.Busiest, a.Quietest = intervals[busiest], intervals[quietest]
 	}
@@ -296,3 +302,58 @@ func (p *poller) recompute(now time.Time) {
 
 // sqrt reports whether the account's targets follow the square-root schedule.
 func (p *poller) sqrt() bool { return p.cfg.Schedule != config.ScheduleRoundRobin }
+
+// ExpectedAllocation is what the account's schedule is expected to give its
+// targets before any figure is known, for --config.check: under the
+// square-root schedule, calls assumed to fall as 1/rank over the numbers,
+// as at a typical contact centre (Zipf), ALL taking their sum.
+func ExpectedAllocation(ac config.Account) Allocation {
+	plan := PlanFor(ac)
+	keys := targetKeys(ac)
+	targets := make([]target, len(keys))
+	rank := map[string]float64{}
+	for _, phone := range ac.Phones {
+		if phone != voicetrends.AllPhones {
+			rank[phone] = 1 / float64(len(rank)+1)
+		}
+	}
+	sum := 0.0
+	for _, r := range rank {
+		sum += r
+	}
+	rates := make([]float64, len(keys))
+	for i, k := range keys {
+		targets[i] = target{targetKey: k}
+		rates[i] = rank[k.phone]
+		if k.phone == voicetrends.AllPhones {
+			rates[i] = sum
+		}
+	}
+	intervals := allocate(rates, plan.Interval, plan.RefreshInterval)
+	if ac.Schedule == config.ScheduleRoundRobin {
+		for i := range intervals {
+			intervals[i] = plan.Interval
+		}
+	}
+	a := summarize(targets, rates, intervals, plan.Interval)
+	a.Shared = plan.Stretched()
+	return a
+}
+
+// Describe is the allocation in one line for --config.check, under the
+// schedule named.
+func (a Allocation) Describe(schedule string) string {
+	rounded := func(d time.Duration) string { return short(d.Round(time.Second)) }
+	switch {
+	case schedule == config.ScheduleRoundRobin:
+		return fmt.Sprintf("schedule round_robin: every target every %s", rounded(a.RoundRobin))
+	case !a.Shared || a.Numbers == 0:
+		return fmt.Sprintf("schedule sqrt: every target every %s, as round-robin: the budget allows refresh_interval for all", rounded(a.RoundRobin))
+	}
+	line := fmt.Sprintf("schedule sqrt: round-robin would refresh every target every %s; expected, with calls assumed to fall as 1/rank over the %d numbers until the exporter has measured them: busiest every %s, quietest every %s",
+		rounded(a.RoundRobin), a.Numbers, rounded(a.Busiest), rounded(a.Quietest))
+	if a.All > 0 {
+		line += fmt.Sprintf(", ALL every %s", rounded(a.All))
+	}
+	return line + fmt.Sprintf("; the calls' mean refresh interval %.2f x round-robin's (square-root optimum %.2f)", a.Gain, a.Optimum)
+}

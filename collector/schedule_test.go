@@ -196,13 +196,13 @@ func TestEstimateRates(t *testing.T) {
 		return t
 	}
 	targets := []target{
-		day("ALL", 1220, 0),  // 0: ALL by its own figures
-		day("1", 1000, 0),    // 1: one day, shrunk by a day of the typical 100
-		day("2", 100, 0),     // 2: typical
-		day("3", 0, 0),       // 3: dormant: half a day of the typical
-		day("4", 0, 30),      // 4: dormant until today: 30 calls by noon are 60 a day
-		day("5", 120, 0),     // 5: one day...
-		month("5", 31 * 200), // 6: ...but a month of 200 a day: the month's figure, for both
+		day("ALL", 1220, 0), // 0: ALL by its own figures
+		day("1", 1000, 0),   // 1: one day, shrunk by a day of the typical 100
+		day("2", 100, 0),    // 2: typical
+		day("3", 0, 0),      // 3: dormant: half a day of the typical
+		day("4", 0, 30),     // 4: dormant until today: 30 calls by noon are 60 a day
+		day("5", 120, 0),    // 5: one day...
+		month("5", 31*200),  // 6: ...but a month of 200 a day: the month's figure, for both
 		newTarget(targetKey{phone: "6", period: voicetrends.PeriodDay}, nil), // 7: nothing yet: typical
 	}
 	rates, ok := estimateRates(targets, ny)
@@ -249,6 +249,12 @@ func TestScheduleFollowsTheCalls(t *testing.T) {
 			}
 			interval := func(phone string) time.Duration {
 				return time.Duration(intervals["account=acme,period=day,phone="+phone] * float64(time.Second))
+			}
+			// The status page shows each target's own interval, as the metric.
+			for _, tg := range h.exporter.Status()[0].Targets {
+				if want := interval(tg.Phone).Round(time.Second); tg.Interval != want {
+					t.Errorf("status: %s every %s, want %s", tg.Phone, tg.Interval, want)
+				}
 			}
 			if schedule == "round_robin" {
 				for k, v := range intervals {
