@@ -55,21 +55,25 @@ func zipfAccount(tb testing.TB, numbers, dormant int) zipfFigures {
 
 	f := zipfFigures{perWin: h.cfg.Accounts[0].RequestsPerWindow, least: math.MaxInt}
 	span := to.Sub(from)
+	// mean returns a phone's mean interval between two refreshes in the
+	// span, and its longest wait, the span's edges included.
 	mean := func(phone string) (time.Duration, time.Duration) {
 		var n int
-		longest, last := time.Duration(0), from
+		longest, first, last := time.Duration(0), time.Time{}, from
 		for _, at := range h.requestTimes(phone, voicetrends.PeriodDay) {
 			if at.Before(from) || !at.Before(to) {
 				continue
 			}
-			n++
+			if n++; n == 1 {
+				first = at
+			}
 			longest, last = max(longest, at.Sub(last)), at
 		}
 		longest = max(longest, to.Sub(last))
-		if n == 0 {
-			return span * 1000, longest
+		if n < 2 {
+			return span, longest // refreshed at most once: as if once in the span
 		}
-		return span / time.Duration(n), longest
+		return last.Sub(first) / time.Duration(n-1), longest
 	}
 	var weighted, calls, roots float64
 	for i, phone := range phones {
