@@ -292,11 +292,15 @@ func (p *poller) recompute(now time.Time) {
 		smoothed[phone], rates[i] = r, r
 	}
 	s.rates, s.at, s.dirty, s.urgent = smoothed, now, false, false
+	changed := false
 	for i, d := range allocate(rates, p.interval, p.plan.RefreshInterval) {
 		t := &p.targets[i]
 		if old := t.own(p.interval); math.Abs(float64(d-old)) > hysteresis*float64(old) || t.interval == 0 {
-			t.interval, t.rev = d, new(revision)
+			t.interval, t.rev, changed = d, new(revision), true
 		}
+	}
+	if changed {
+		p.publish() // the status page and the metric show the new intervals even while the budget waits
 	}
 }
 
