@@ -85,9 +85,10 @@ func newPoller(a *account, fetcher voicetrends.VolumeFetcher, clock clock.Clock,
 				p.derive(&t, today)
 			}
 		}
-		if !p.sqrt() {
-			t.interval = 0 // every target at the account's interval
-		}
+		// The account's interval until the schedule, recomputed at the first
+		// step from the figures kept, gives the target its own under the new
+		// configuration.
+		t.interval = 0
 		p.targets = append(p.targets, t)
 	}
 	p.publish()

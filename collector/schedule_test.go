@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
@@ -287,6 +288,22 @@ func TestScheduleFollowsTheCalls(t *testing.T) {
 			intervals = h.series("voicetrends_target_refresh_interval_seconds")
 			if got := interval("900"); got > interval("200") {
 				t.Errorf("the number that came alive is refreshed every %s, want at most the number of half its calls' %s", got, interval("200"))
+			}
+			// A reload to round_robin puts every target at the account's
+			// interval; back to sqrt, the figures kept give them their own at once.
+			for _, to := range []string{config.ScheduleRoundRobin, config.ScheduleSqrt} {
+				cfg := *h.cfg
+				cfg.Accounts = append([]config.Account(nil), cfg.Accounts...)
+				cfg.Accounts[0].Schedule = to
+				h.reload(&cfg)
+				h.runUntil(h.clock.Now().Add(time.Second))
+				distinct := map[float64]bool{}
+				for _, v := range h.series("voicetrends_target_refresh_interval_seconds") {
+					distinct[v] = true
+				}
+				if want := to == config.ScheduleRoundRobin; distinct[rr.Seconds()] != want || (len(distinct) == 1) != want {
+					t.Errorf("after a reload to %s: intervals %v", to, distinct)
+				}
 			}
 		})
 	}
