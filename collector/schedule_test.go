@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -330,5 +331,46 @@ func TestTargetIntervalSeries(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Under the square-root schedule, as round-robin, a target whose request
+// failed gets its figures a minute later, and every target keeps its own pace.
+func TestSquareRootScheduleRetriesSoon(t *testing.T) {
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	phones, list := manyPhones(200)
+	daily := map[string]float64{}
+	for i, p := range phones {
+		daily[p] = 3000 / float64(i+1)
+	}
+	h := newHarness(t, start, simulator.Options{Seed: 3, Accounts: []simulator.Account{{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: phones, DailyCalls: daily}}},
+		list+"    periods: [day]\n    requests_per_window: 20\n    refresh_interval: 5m\n")
+	rr := h.poller.interval
+	gap := 15 * time.Minute / 20 // between two requests of the budget
+	h.runUntil(start.Add(rr + time.Hour))
+	if !h.poller.sched.started {
+		t.Fatal("the schedule has not started after a round")
+	}
+	h.sim.SetFaults(simulator.Faults{ServerErrorRate: 1})
+	for h.sim.Stats(testLogin).ServerErrors == 0 {
+		if wait := h.poller.step(context.Background()); wait > 0 {
+			h.clock.Advance(wait)
+		}
+	}
+	failedAt := h.clock.Now()
+	failed := h.failedTarget(failedAt)
+	h.sim.SetFaults(simulator.Faults{})
+	h.runUntil(failedAt.Add(30*time.Second + gap)) // the retry's time, and at most one request ahead of it
+	for _, tg := range h.poller.targets {
+		if tg.targetKey == failed.targetKey && !tg.lastSuccess.After(failedAt) {
+			t.Errorf("%s after its failure, the failed target %s still has no figures", 30*time.Second+gap, tg.phone)
+		}
+	}
+	end := failedAt.Add(rr)
+	h.runUntil(end)
+	for _, tg := range h.poller.targets {
+		if age, own := end.Sub(tg.lastSuccess), tg.own(rr); !tg.lastOK || age > own+15*time.Minute {
+			t.Errorf("%s: last success %s ago (ok %v), want within its interval %s and a window", tg.phone, age, tg.lastOK, own)
+		}
 	}
 }
