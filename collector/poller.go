@@ -107,7 +107,7 @@ func (p *poller) publish() {
 // the abort (see gate).
 func (p *poller) run(r *gateRun) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
-		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
+		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window), "schedule", p.cfg.Schedule)
 	if p.plan.Stretched() {
 		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge)
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/go-kit/log/level"
+
 	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
@@ -274,9 +276,6 @@ func (p *poller) recompute(now time.Time) {
 	if !ok {
 		return
 	}
-	if s.rates == nil {
-		s.rates = map[string]float64{}
-	}
 	rates := make([]float64, len(p.targets))
 	smoothed := map[string]float64{}
 	for i := range p.targets {
@@ -291,9 +290,16 @@ func (p *poller) recompute(now time.Time) {
 		}
 		smoothed[phone], rates[i] = r, r
 	}
+	first := s.at.IsZero()
 	s.rates, s.at, s.dirty, s.urgent = smoothed, now, false, false
 	changed := false
-	for i, d := range allocate(rates, p.interval, p.plan.RefreshInterval) {
+	intervals := allocate(rates, p.interval, p.plan.RefreshInterval)
+	if first && p.plan.Stretched() {
+		a := summarize(p.targets, rates, intervals, p.interval)
+		level.Info(p.logger).Log("msg", "square-root schedule from the first round's figures", "round_robin", a.RoundRobin,
+			"busiest", a.Busiest.Round(time.Second), "quietest", a.Quietest.Round(time.Second), "all", a.All.Round(time.Second), "calls_mean_interval_vs_round_robin", fmt.Sprintf("%.2f", a.Gain))
+	}
+	for i, d := range intervals {
 		t := &p.targets[i]
 		if old := t.own(p.interval); math.Abs(float64(d-old)) > hysteresis*float64(old) || t.interval == 0 {
 			t.interval, t.rev, changed = d, new(revision), true
