@@ -26,6 +26,7 @@ type zipfFigures struct {
 	least   int     // the fewest in a whole window
 	perWin  int     // requests_per_window
 	limited int     // answers 429
+	drift   float64 // the largest change of a target's interval from one window to the next, relative
 }
 
 // zipfAccount runs an account of ALL, numbers whose daily calls fall as
@@ -53,9 +54,26 @@ func zipfAccount(tb testing.TB, numbers, dormant int) zipfFigures {
 	rr := h.poller.interval
 	from := start.Add(rr + 5*time.Minute).Truncate(15 * time.Minute)
 	to := from.Add(rr * 10 / 3)
+	// Sampled every window, no target's interval moves by more than a
+	// tenth: the schedule does not oscillate.
+	var f zipfFigures
+	h.runUntil(from)
+	prev := map[targetKey]time.Duration{}
+	for at := from; at.Before(to); at = at.Add(15 * time.Minute) {
+		h.runUntil(at)
+		if h.poller.sched.at.IsZero() {
+			continue // the first round is not over: every target at round-robin's pace
+		}
+		for _, tg := range h.poller.targets {
+			if old, ok := prev[tg.targetKey]; ok {
+				f.drift = max(f.drift, math.Abs(tg.own(rr).Seconds()-old.Seconds())/old.Seconds())
+			}
+			prev[tg.targetKey] = tg.own(rr)
+		}
+	}
 	h.runUntil(to)
 
-	f := zipfFigures{perWin: h.cfg.Accounts[0].RequestsPerWindow, least: math.MaxInt}
+	f.perWin, f.least = h.cfg.Accounts[0].RequestsPerWindow, math.MaxInt
 	span := to.Sub(from)
 	// mean returns a phone's mean interval between two refreshes in the
 	// span, and its longest wait, the span's edges included.
@@ -107,13 +125,16 @@ func zipfAccount(tb testing.TB, numbers, dormant int) zipfFigures {
 // The account: 300 numbers with Zipf calls and 30 dormant ones.
 func TestSquareRootScheduleOnAZipfAccount(t *testing.T) {
 	f := zipfAccount(t, 300, 30)
-	t.Logf("gain %.3f (optimum %.3f), busiest %.1fx, ALL %.1fx, longest wait %.2fx, requests per window %d..%d, 429s %d",
-		f.gain, f.optimum, f.busiest, f.all, f.longest, f.least, f.most, f.limited)
+	t.Logf("gain %.3f (optimum %.3f), busiest %.1fx, ALL %.1fx, longest wait %.2fx, requests per window %d..%d, 429s %d, drift %.3f",
+		f.gain, f.optimum, f.busiest, f.all, f.longest, f.least, f.most, f.limited, f.drift)
 	if f.gain > 0.65 {
 		t.Errorf("call-weighted mean interval %.3f x round-robin, want at most 0.65", f.gain)
 	}
 	if f.busiest < 5 || f.all < 5 {
 		t.Errorf("busiest number refreshed %.1fx and ALL %.1fx as often as round-robin, want at least 5x", f.busiest, f.all)
+	}
+	if f.drift > 0.1 {
+		t.Errorf("an interval moved by %.0f%% from one window to the next, want at most 10%%", 100*f.drift)
 	}
 	if f.longest > maxStretch {
 		t.Errorf("a target waited %.2fx the round-robin interval, want at most %d", f.longest, maxStretch)
