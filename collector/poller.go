@@ -201,14 +201,16 @@ func (p *poller) step(ctx context.Context) time.Duration {
 
 // first reports whether t, due at due, goes before u, due at uDue: the
 // least recently refreshed first, or under the square-root schedule
-// (sqrt) the earliest due, then the one with the shorter interval.
+// (sqrt) the earliest due, then, among targets due at once at a rollover,
+// the one whose own interval ends first, so that a quiet number refreshed
+// long ago does not wait for every busy one.
 func (p *poller) first(sqrt bool, t *target, due time.Time, u *target, uDue time.Time) bool {
 	if sqrt {
 		if !due.Equal(uDue) {
 			return due.Before(uDue)
 		}
-		if a, b := t.own(p.interval), u.own(p.interval); a != b {
-			return a < b
+		if a, b := t.lastAttempt.Add(t.own(p.interval)), u.lastAttempt.Add(u.own(p.interval)); !a.Equal(b) {
+			return a.Before(b)
 		}
 	}
 	return t.lastAttempt.Before(u.lastAttempt)

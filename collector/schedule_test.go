@@ -395,3 +395,48 @@ func TestSquareRootScheduleRetriesSoon(t *testing.T) {
 		}
 	}
 }
+
+// At midnight every day target is due at once: they go in the order their
+// own intervals end, so that none waits more than 3 x round-robin (in
+// these accounts at most 1.8 x; busy ones first, as with the shorter
+// interval first, made it up to 2.4 x).
+func TestSquareRootScheduleAcrossMidnight(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	for _, c := range []struct {
+		numbers, dormant int
+		start            time.Time
+	}{
+		{60, 6, time.Date(2026, 11, 24, 19, 0, 0, 0, ny)},
+		{40, 26, time.Date(2026, 11, 24, 20, 17, 0, 0, ny)},
+		{20, 46, time.Date(2026, 11, 24, 18, 33, 0, 0, ny)},
+	} {
+		phones, list := manyPhones(c.numbers + c.dormant)
+		daily := map[string]float64{}
+		for i, p := range phones {
+			if i < c.numbers {
+				daily[p] = 3000 / float64(i+1)
+			}
+		}
+		h := newHarness(t, c.start, simulator.Options{Seed: 3, Accounts: []simulator.Account{{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: phones, DailyCalls: daily}}},
+			list+"    periods: [day]\n    requests_per_window: 20\n")
+		rr := h.poller.interval
+		from, to := c.start.Add(2*rr), time.Date(2026, 11, 25, 4, 0, 0, 0, ny)
+		h.runUntil(to)
+		worst := time.Duration(0)
+		for _, phone := range phones {
+			last := from
+			for _, at := range append(h.requestTimes(phone, voicetrends.PeriodDay), to) {
+				if at.After(from) {
+					worst = max(worst, at.Sub(last))
+				}
+				if at.After(last) {
+					last = at
+				}
+			}
+		}
+		t.Logf("%d+%d from %s: worst %.2f rr", c.numbers, c.dormant, c.start.Format(time.TimeOnly), worst.Seconds()/rr.Seconds())
+		if worst > maxStretch*rr {
+			t.Errorf("%d numbers and %d dormant from %s: a target waited %s, more than %d x round-robin %s", c.numbers, c.dormant, c.start.Format(time.TimeOnly), worst, maxStretch, rr)
+		}
+	}
+}
