@@ -222,6 +222,18 @@ func TestEstimateRates(t *testing.T) {
 		t.buckets = [][]voicetrends.Bucket{{bucket(time.Date(2026, 10, 1, 0, 0, 0, 0, ny), last)}}
 		return t
 	}
+	derived := func(phone string) target {
+		t := newTarget(targetKey{phone: phone, derived: true}, voicetrends.Periods)
+		t.attempted, t.lastSuccess = true, now
+		for d := -20; d <= 0; d++ {
+			calls := 10.0
+			if d >= -14 {
+				calls = 1 // only these count: 14 complete days, and today so far
+			}
+			t.days = append(t.days, bucket(today.AddDate(0, 0, d), calls))
+		}
+		return t
+	}
 	targets := []target{
 		day("ALL", 1220, 0), // 0: ALL by its own figures
 		day("1", 1000, 0),   // 1: one day, shrunk by a day of the typical 100
@@ -231,19 +243,20 @@ func TestEstimateRates(t *testing.T) {
 		day("5", 120, 0),    // 5: one day...
 		month("5", 31*200),  // 6: ...but a month of 200 a day: the month's figure, for both
 		newTarget(targetKey{phone: "6", period: voicetrends.PeriodDay}, nil), // 7: nothing yet: typical
+		derived("7"), // 8: derive_periods: the last 14 complete days of 20
 	}
 	rates, ok := estimateRates(targets, ny)
 	if !ok {
 		t.Fatal("no figure known")
 	}
-	// The typical number is the median of 1000, 100, 0, 0, 200 a day: 100.
-	want := []float64{(1220 + 100) / 2.0, (1000 + 100) / 2.0, 100, 50, 60, (31*200 + 100) / 32.0, (31*200 + 100) / 32.0, 100}
+	// The typical number is the median of 1000, 100, 0, 0, 200, 1 a day: 100.
+	want := []float64{(1220 + 100) / 2.0, (1000 + 100) / 2.0, 100, 50, 60, (31*200 + 100) / 32.0, (31*200 + 100) / 32.0, 100, (14 + 100) / 15.0}
 	for i := range want {
 		if math.Abs(rates[i]-want[i]) > 1e-9 {
 			t.Errorf("target %d (%s %s): %.3f calls a day, want %.3f", i, targets[i].phone, targets[i].period, rates[i], want[i])
 		}
 	}
-	if _, ok := estimateRates(targets[7:], ny); ok {
+	if _, ok := estimateRates(targets[7:8], ny); ok {
 		t.Error("estimated rates without any figure")
 	}
 }
