@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -385,15 +384,7 @@ func TestSquareRootScheduleRetriesSoon(t *testing.T) {
 	if !h.poller.sched.started {
 		t.Fatal("the schedule has not started after a round")
 	}
-	h.sim.SetFaults(simulator.Faults{ServerErrorRate: 1})
-	for h.sim.Stats(testLogin).ServerErrors == 0 {
-		if wait := h.poller.step(context.Background()); wait > 0 {
-			h.clock.Advance(wait)
-		}
-	}
-	failedAt := h.clock.Now()
-	failed := h.failedTarget(failedAt)
-	h.sim.SetFaults(simulator.Faults{})
+	failedAt, failed := h.failOneRequest()
 	h.runUntil(failedAt.Add(30*time.Second + gap)) // the retry's time, and at most one request ahead of it
 	for _, tg := range h.poller.targets {
 		if tg.targetKey == failed.targetKey && !tg.lastSuccess.After(failedAt) {
