@@ -34,6 +34,9 @@ func checkConfig(cfg *config.Config, name, webConfigFile string, logger log.Logg
 		if note := plan.StretchNote(); note != "" {
 			fmt.Fprintln(stdout, "    "+note)
 		}
+		if plan.Stretched() { // else every target gets refresh_interval, whatever the schedule
+			fmt.Fprintln(stdout, "    "+collector.ExpectedAllocation(ac).Describe(ac.Schedule))
+		}
 	}
 	return 0
 }

@@ -33,8 +33,10 @@ accounts:
     login: acme-sales
     password_file: sales.pw
     periods: [day]
+    requests_per_window: 1
     refresh_interval: 10m
     max_data_age: 30m
+    schedule: round_robin
 `, api.url, strings.Join(phones, ", ")))
 	derived := writeTemp(t, dir, "derived.yml", fmt.Sprintf(`base_url: %q
 accounts:
@@ -72,14 +74,18 @@ accounts:
 			wantOut: big + ": configuration is valid: 2 account(s)\n" +
 				"  account support: 153 target(s), 153 request(s) per refresh, budget 100 per 15m, refresh every 22m57s, max_data_age 1h\n" +
 				"    the budget stretches refresh_interval 5m to 22m57s: 153 requests x (15m / 5m) = 459 per window, more than requests_per_window 100; derive_periods: true would make one request per number serve all 3 periods, refreshing up to 3 times as often\n" +
-				"  account sales: 1 target(s), 1 request(s) per refresh, budget 100 per 15m, refresh every 10m, max_data_age 30m\n",
+				"    schedule sqrt: round-robin would refresh every target every 22m57s; expected, with calls assumed to fall as 1/rank over the 50 numbers until the exporter has measured them: busiest every 6m18s, quietest every 44m35s, ALL every 5m; the calls' mean refresh interval 0.78 x round-robin's (square-root optimum 0.72)\n" +
+				"  account sales: 1 target(s), 1 request(s) per refresh, budget 1 per 15m, refresh every 15m, max_data_age 30m\n" +
+				"    the budget stretches refresh_interval 10m to 15m: 1 requests x (15m / 10m) = 2 per window, more than requests_per_window 1\n" +
+				"    schedule round_robin: every target every 15m\n",
 		},
 		{
 			name: "plan with derive_periods",
 			args: []string{"--config.file=" + derived},
 			wantOut: derived + ": configuration is valid: 1 account(s)\n" +
 				"  account support: 51 target(s), 51 request(s) per refresh (derive_periods; plus 1 week request a day to learn the week's first day), budget 100 per 15m, refresh every 7m39s, max_data_age 20m\n" +
-				"    the budget stretches refresh_interval 5m to 7m39s: 51 requests x (15m / 5m) = 153 per window, more than requests_per_window 100\n",
+				"    the budget stretches refresh_interval 5m to 7m39s: 51 requests x (15m / 5m) = 153 per window, more than requests_per_window 100\n" +
+				"    schedule sqrt: round-robin would refresh every target every 7m39s; expected, with calls assumed to fall as 1/rank over the 50 numbers until the exporter has measured them: busiest every 5m, quietest every 12m11s, ALL every 5m; the calls' mean refresh interval 0.81 x round-robin's (square-root optimum 0.72)\n",
 		},
 		{
 			name:    "missing ca_file",

@@ -152,7 +152,7 @@ th.day { text-align: center; }
 {{- end}}
 {{- if .Targets}}
 <table class="targets" id="targets-{{.Name}}">
-<thead><tr><th>Number</th><th>Period</th><th>Last success</th><th>Next refresh</th></tr></thead>
+<thead><tr><th>Number</th><th>Period</th><th>Last success</th><th>Next refresh</th><th>Refreshed every</th></tr></thead>
 <tbody>
 {{- range first .Targets}}
 <tr>
@@ -160,6 +160,7 @@ th.day { text-align: center; }
 <td class="period">{{.Period}}</td>
 <td class="success">{{age $.Now .LastSuccess}}</td>
 <td class="next">{{until $.Now .NextRefresh}}{{if .Retry}}, a retry{{end}}</td>
+<td class="every">{{dur .Interval}}</td>
 </tr>
 {{- end}}
 </tbody>

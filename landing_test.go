@@ -136,6 +136,11 @@ func TestLandingPageRendering(t *testing.T) {
 			Failing: []collector.TargetStatus{
 				{Phone: "+19995550000", Period: "day", LastError: "HTTP 400 Bad Request: not a number of this account", LastAttempt: now.Add(-2 * time.Minute)},
 				{Phone: "6175550100", Period: "week", LastError: "HTTP 502 Bad Gateway", LastAttempt: now.Add(-10 * time.Second), LastSuccess: now.Add(-(time.Hour + 30*time.Second))},
+			},
+			// The square-root schedule: each target its own interval.
+			Targets: []collector.TargetStatus{
+				{Phone: "ALL", Period: "day", LastSuccess: now.Add(-time.Minute), NextRefresh: now.Add(4 * time.Minute), Interval: 5 * time.Minute},
+				{Phone: "6175550100", Period: "day", LastSuccess: now.Add(-time.Hour), NextRefresh: now.Add(8 * time.Minute), Interval: time.Hour + 8*time.Minute + 51*time.Second},
 			}},
 	}}
 	var buf bytes.Buffer
@@ -169,6 +174,11 @@ func TestLandingPageRendering(t *testing.T) {
 	got := p.failing("support")
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("support's failing targets:\n got: %v\nwant: %v", got, want)
+	}
+	for i, want := range []string{"5m", "1h8m51s"} {
+		if rows := p.tableRows("targets-support"); len(rows) != 2 || rows[i]["every"] != want {
+			t.Errorf("support's targets %v: want target %d refreshed every %s", rows, i, want)
+		}
 	}
 	if rows := p.failing("ops"); len(rows) != 0 {
 		t.Errorf("ops has no failing target, the page lists %v", rows)

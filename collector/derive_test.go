@@ -242,7 +242,8 @@ func TestDerivePeriodsRefreshesThreeTimesAsOften(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("derive_periods=%v", c.derive), func(t *testing.T) {
 			h := newHarness(t, start, simulator.Options{Seed: 2, Accounts: []simulator.Account{{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: numbers}}},
-				phones+fmt.Sprintf("    derive_periods: %v\n    max_data_age: 2h\n", c.derive))
+				// Every number alike: the schedule of this test is round-robin's.
+				phones+fmt.Sprintf("    derive_periods: %v\n    max_data_age: 2h\n    schedule: round_robin\n", c.derive))
 			if got := PlanFor(h.account.cfg).Targets; got != c.targets {
 				t.Errorf("%d targets, want %d", got, c.targets)
 			}

@@ -151,7 +151,7 @@ func (e *Exporter) encode(a *account, want variants, now time.Time) *encoding {
 		if t.lastSuccess.IsZero() {
 			continue
 		}
-		switch at := t.lastSuccess.Add(s.maxAge); {
+		switch at := t.lastSuccess.Add(s.maxAgeOf(t)); {
 		case now.After(at):
 			if at.After(enc.withdrawnAfter) {
 				enc.withdrawnAfter = at
@@ -282,9 +282,9 @@ var sortedLabels, labelOrder = func() (names [][]string, order [][]int) {
 	return names, order
 }()
 
-// perView is the most samples one view emits: its health, and a period
+// perView is the most samples one view emits: its health and interval, and a period
 // start and every figure per window.
-var perView = 2 + 2*(1+len(figureMetrics))
+var perView = 3 + 2*(1+len(figureMetrics))
 
 // familiesPool lends families to the encodings.
 var familiesPool = sync.Pool{New: func() any {

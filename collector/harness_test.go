@@ -32,7 +32,7 @@ var testNumbers = []string{"6175550100", "+16175550101", "6175550102", "61755501
 // harness runs one account's poller step by step against the simulator on
 // a manual clock, so that tests cross windows and midnights without sleeping.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	clock    *clock.Manual
 	sim      *simulator.Simulator
 	server   *httptest.Server
@@ -71,13 +71,13 @@ type network struct {
 }
 
 // newHarness starts at start; yaml holds the account's keys beyond name, tool, login and password.
-func newHarness(t *testing.T, start time.Time, simOpts simulator.Options, yaml string) *harness {
+func newHarness(t testing.TB, start time.Time, simOpts simulator.Options, yaml string) *harness {
 	t.Helper()
 	return newHarnessOn(t, start, simOpts, yaml, network{})
 }
 
 // newHarnessOn is newHarness with the API behind nw.
-func newHarnessOn(t *testing.T, start time.Time, simOpts simulator.Options, yaml string, nw network) *harness {
+func newHarnessOn(t testing.TB, start time.Time, simOpts simulator.Options, yaml string, nw network) *harness {
 	t.Helper()
 	clk := clock.NewManual(start)
 	simOpts.Now = func() time.Time { return clk.Now().Add(nw.skew) }

@@ -37,6 +37,7 @@ var (
 	zoneMismatchDesc   = metric.TimezoneMismatch.Desc()
 	budgetDesc         = metric.BudgetRequests.Desc()
 	intervalDesc       = metric.RefreshInterval.Desc()
+	targetIntervalDesc = metric.TargetRefreshInterval.Desc()
 	limitDesc          = metric.RateLimitLimit.Desc()
 	remainingDesc      = metric.RateLimitRemaining.Desc()
 	resetDesc          = metric.RateLimitReset.Desc()
@@ -52,7 +53,7 @@ var (
 
 // descs lists every descriptor the collector emits.
 func descs() []*prometheus.Desc {
-	out := []*prometheus.Desc{periodStartDesc, upDesc, loginDeferredDesc, zoneMismatchDesc, refreshSuccessDesc, lastSuccessDesc, budgetDesc, intervalDesc, limitDesc, remainingDesc, resetDesc}
+	out := []*prometheus.Desc{periodStartDesc, upDesc, loginDeferredDesc, zoneMismatchDesc, refreshSuccessDesc, lastSuccessDesc, targetIntervalDesc, budgetDesc, intervalDesc, limitDesc, remainingDesc, resetDesc}
 	for _, f := range figureMetrics {
 		out = append(out, f.desc)
 	}

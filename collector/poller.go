@@ -33,6 +33,7 @@ type poller struct {
 	logger   log.Logger
 	plan     Plan
 	retries  retryPacer
+	sched    schedule
 	snapshot *atomic.Pointer[accountSnapshot]
 
 	// weekErr is why the latest week request taught nothing, for logging once per change.
@@ -84,6 +85,10 @@ func newPoller(a *account, fetcher voicetrends.VolumeFetcher, clock clock.Clock,
 				p.derive(&t, today)
 			}
 		}
+		// The account's interval until the schedule, recomputed at the first
+		// step from the figures kept, gives the target its own under the new
+		// configuration.
+		t.interval = 0
 		p.targets = append(p.targets, t)
 	}
 	p.publish()
@@ -102,7 +107,7 @@ func (p *poller) publish() {
 // the abort (see gate).
 func (p *poller) run(r *gateRun) {
 	level.Info(p.logger).Log("msg", "polling", "targets", len(p.targets), "refresh_interval", p.interval,
-		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window))
+		"requests_per_window", p.cfg.RequestsPerWindow, "window", time.Duration(p.cfg.Window), "schedule", p.cfg.Schedule)
 	if p.plan.Stretched() {
 		level.Warn(p.logger).Log("msg", p.plan.StretchNote(), "refresh_interval", p.plan.RefreshInterval, "effective", p.interval, "max_data_age", p.maxAge)
 	}
@@ -121,10 +126,13 @@ func (p *poller) run(r *gateRun) {
 
 // step refreshes the most overdue target if the budget allows, and returns
 // how long to wait before the next step otherwise. Targets whose turn it is
-// go least recently refreshed first; a retry of a failed target goes before
-// those whose turn came after it fell due, within the retries' share.
+// go least recently refreshed first, or under the square-root schedule
+// earliest due first; a retry of a failed target goes before those whose
+// turn came after it fell due, within the retries' share.
 func (p *poller) step(ctx context.Context) time.Duration {
 	now := p.clock.Now()
+	p.recompute(now)
+	sqrt := p.sqrt()
 	if learnsWeekStart(p.cfg) && !now.Before(p.weekNext) {
 		// First: the week figures of every derived target wait for it.
 		if d := p.budgetDelay(); d > 0 {
@@ -134,8 +142,8 @@ func (p *poller) step(ctx context.Context) time.Duration {
 		p.publish()
 		return 0
 	}
-	turn, retry := -1, -1
-	var turnDue, retryDue, earliest time.Time
+	turn, retry, early := -1, -1, -1
+	var turnDue, retryDue, earliest, earlyDue time.Time
 	for i := range p.targets {
 		t := &p.targets[i]
 		due, isRetry := t.next(p.interval)
@@ -144,13 +152,22 @@ func (p *poller) step(ctx context.Context) time.Duration {
 			if earliest.IsZero() || due.Before(earliest) {
 				earliest = due
 			}
+			if !isRetry && !now.Before(t.lastAttempt.Add(p.plan.RefreshInterval)) && (early < 0 || p.first(sqrt, t, due, &p.targets[early], earlyDue)) {
+				early, earlyDue = i, due
+			}
 		case isRetry:
 			if retry < 0 || due.Before(retryDue) {
 				retry, retryDue = i, due
 			}
-		case turn < 0 || t.lastAttempt.Before(p.targets[turn].lastAttempt):
+		case turn < 0 || p.first(sqrt, t, due, &p.targets[turn], turnDue):
 			turn, turnDue = i, due
 		}
+	}
+	if turn < 0 && retry < 0 && sqrt && p.plan.Stretched() && early >= 0 {
+		// The budget is the limit, and each refresh comes a little after
+		// its deadline: a request the budget allows goes to the target due
+		// next rather than being lost.
+		turn, turnDue = early, earlyDue
 	}
 	if turn < 0 && retry < 0 {
 		return earliest.Sub(now)
@@ -180,6 +197,23 @@ func (p *poller) step(ctx context.Context) time.Duration {
 	}
 	p.publish()
 	return wait
+}
+
+// first reports whether t, due at due, goes before u, due at uDue: the
+// least recently refreshed first, or under the square-root schedule
+// (sqrt) the earliest due, then, among targets due at once at a rollover,
+// the one whose own interval ends first, so that a quiet number refreshed
+// long ago does not wait for every busy one.
+func (p *poller) first(sqrt bool, t *target, due time.Time, u *target, uDue time.Time) bool {
+	if sqrt {
+		if !due.Equal(uDue) {
+			return due.Before(uDue)
+		}
+		if a, b := t.lastAttempt.Add(t.own(p.interval)), u.lastAttempt.Add(u.own(p.interval)); !a.Equal(b) {
+			return a.Before(b)
+		}
+	}
+	return t.lastAttempt.Before(u.lastAttempt)
 }
 
 // budgetDelay returns how long the budget holds the next request. A hold
@@ -296,6 +330,7 @@ func (p *poller) succeeded(t *target, resp *voicetrends.VolumeResponse, now time
 	}
 	t.lastOK, t.lastSuccess, t.lastError = true, now, ""
 	defer p.logState(t, nil)
+	defer p.sched.noteSuccess(t, loc)
 	if t.derived {
 		t.days = append([]voicetrends.Bucket(nil), resp.Buckets...)
 		p.derive(t, today)

@@ -49,6 +49,20 @@ func TestRetryPacerShare(t *testing.T) {
 	}
 }
 
+// failOneRequest steps the poller until one request is answered 500, and
+// returns when, and the target it failed; the API is well again after it.
+func (h *harness) failOneRequest() (time.Time, target) {
+	h.t.Helper()
+	h.sim.SetFaults(simulator.Faults{ServerErrorRate: 1})
+	for h.sim.Stats(testLogin).ServerErrors == 0 {
+		if wait := h.poller.step(context.Background()); wait > 0 {
+			h.clock.Advance(wait)
+		}
+	}
+	h.sim.SetFaults(simulator.Faults{})
+	return h.clock.Now(), h.failedTarget(h.clock.Now())
+}
+
 // failedTarget returns the target whose request failed at at.
 func (h *harness) failedTarget(at time.Time) target {
 	h.t.Helper()
@@ -140,7 +154,8 @@ func TestStretchedIntervalRecoversInMinutes(t *testing.T) {
 	start := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
 	phones, list := manyPhones(200)
 	h := newHarness(t, start, simulator.Options{Seed: 3, Accounts: []simulator.Account{{Tool: voicetrends.ToolDev, Login: testLogin, Password: testPassword, Phones: phones}}},
-		list+"    periods: [day]\n    requests_per_window: 20\n    refresh_interval: 5m\n")
+		// Every target within the interval: the schedule of this test is round-robin's.
+		list+"    periods: [day]\n    requests_per_window: 20\n    refresh_interval: 5m\n    schedule: round_robin\n")
 	interval := h.poller.interval
 	if interval != 150*time.Minute {
 		t.Fatalf("effective interval %s, want 2h30m", interval)
@@ -149,15 +164,7 @@ func TestStretchedIntervalRecoversInMinutes(t *testing.T) {
 	h.refreshAll()
 	// The start-up burst puts the second round 9 requests behind: judge the third.
 	h.runUntil(start.Add(2*interval + time.Hour))
-	h.sim.SetFaults(simulator.Faults{ServerErrorRate: 1})
-	for h.sim.Stats(testLogin).ServerErrors == 0 {
-		if wait := h.poller.step(context.Background()); wait > 0 {
-			h.clock.Advance(wait)
-		}
-	}
-	failedAt := h.clock.Now()
-	failed := h.failedTarget(failedAt)
-	h.sim.SetFaults(simulator.Faults{})
+	failedAt, failed := h.failOneRequest()
 	end := failedAt.Add(interval)
 	for h.clock.Now().Before(end) {
 		if wait := h.poller.step(context.Background()); wait > 0 {

@@ -21,13 +21,14 @@ const (
 	famInterval
 	famRefreshSuccess
 	famLastSuccess
+	famTargetInterval
 	famPeriodStart
 	famFigures // the first figure family
 )
 
 // snapshotDescs are the descriptors of the snapshot's families, by index.
 var snapshotDescs = func() []*prometheus.Desc {
-	out := []*prometheus.Desc{upDesc, loginDeferredDesc, zoneMismatchDesc, budgetDesc, intervalDesc, refreshSuccessDesc, lastSuccessDesc, periodStartDesc}
+	out := []*prometheus.Desc{upDesc, loginDeferredDesc, zoneMismatchDesc, budgetDesc, intervalDesc, refreshSuccessDesc, lastSuccessDesc, targetIntervalDesc, periodStartDesc}
 	for _, f := range figureMetrics {
 		out = append(out, f.desc)
 	}
@@ -37,7 +38,7 @@ var snapshotDescs = func() []*prometheus.Desc {
 // snapshotFamilies are the metric table's rows of snapshotDescs.
 var snapshotFamilies = func() []metric.Family {
 	out := []metric.Family{metric.Up, metric.LoginDeferred, metric.TimezoneMismatch, metric.BudgetRequests, metric.RefreshInterval,
-		metric.LastRefreshSuccess, metric.LastSuccess, metric.PeriodStart}
+		metric.LastRefreshSuccess, metric.LastSuccess, metric.TargetRefreshInterval, metric.PeriodStart}
 	for _, f := range metric.Figures {
 		out = append(out, f.Family)
 	}
@@ -60,7 +61,14 @@ func (s *accountSnapshot) accountSamples(out emit) {
 // withdrawn reports whether t's figures are too old, at now, to pass for
 // the present.
 func (s *accountSnapshot) withdrawn(t *target, now time.Time) bool {
-	return !t.lastSuccess.IsZero() && now.Sub(t.lastSuccess) > s.maxAge
+	return !t.lastSuccess.IsZero() && now.Sub(t.lastSuccess) > s.maxAgeOf(t)
+}
+
+// maxAgeOf is how long t's figures are served after its last success: the
+// effective max_data_age, and at least twice t's own interval, so that
+// figures do not blink out between two refreshes of a quiet number.
+func (s *accountSnapshot) maxAgeOf(t *target) time.Duration {
+	return max(s.maxAge, 2*t.interval)
 }
 
 // viewSamples emits what t serves of its vi-th period on today, its
@@ -72,6 +80,7 @@ func (s *accountSnapshot) viewSamples(t *target, vi int, today voicetrends.Date,
 	p := t.periods[vi]
 	period := string(p)
 	out(famRefreshSuccess, boolValue(t.lastOK), s.name, t.phone, period)
+	out(famTargetInterval, t.own(s.interval).Seconds(), s.name, t.phone, period)
 	if t.lastSuccess.IsZero() {
 		return
 	}

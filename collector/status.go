@@ -64,6 +64,10 @@ type TargetStatus struct {
 	// is a failure's retry, before the target's turn.
 	NextRefresh time.Time
 	Retry       bool
+	// Interval is the target's own interval between two refreshes: under
+	// the square-root schedule, from the first round's figures on, shorter
+	// for busy numbers; else the account's.
+	Interval time.Duration
 }
 
 // NumberStatus is what the exporter holds of one number's day figures.
@@ -129,6 +133,7 @@ func (s *accountSnapshot) describe(st *AccountStatus, now time.Time) {
 		st.Targets = append(st.Targets, TargetStatus{
 			Phone: t.phone, Period: t.periodLabel(), LastError: t.lastError,
 			LastAttempt: t.lastAttempt, LastSuccess: t.lastSuccess, NextRefresh: next, Retry: retry,
+			Interval: t.own(s.interval).Round(time.Second),
 		})
 		switch {
 		case t.lastSuccess.IsZero():
@@ -136,7 +141,7 @@ func (s *accountSnapshot) describe(st *AccountStatus, now time.Time) {
 		case st.Oldest.IsZero() || t.lastSuccess.Before(st.Oldest):
 			st.Oldest = t.lastSuccess
 		}
-		withdrawn := t.lastSuccess.IsZero() || now.Sub(t.lastSuccess) > s.maxAge
+		withdrawn := t.lastSuccess.IsZero() || now.Sub(t.lastSuccess) > s.maxAgeOf(t)
 		for vi, p := range t.periods {
 			if p != voicetrends.PeriodDay {
 				continue

@@ -33,6 +33,7 @@ type target struct {
 	buckets      [][]voicetrends.Bucket // per period served, the latest good answer; never mutated
 	days         []voicetrends.Bucket   // derived: the daily buckets of the latest good answer
 	nextRollover time.Time              // due at once from then on
+	interval     time.Duration          // its own interval under the square-root schedule; zero: the account's
 	rev          *revision              // replaced whenever the fields above change
 }
 
@@ -54,6 +55,7 @@ func (k targetKey) periodLabel() string {
 // next returns when the target next wants a refresh, and whether that is a
 // retry of a failure, before its turn.
 func (t *target) next(interval time.Duration) (time.Time, bool) {
+	interval = t.own(interval)
 	turn := t.due(interval)
 	if !t.attempted || t.failures == 0 {
 		return turn, false
@@ -62,6 +64,15 @@ func (t *target) next(interval time.Duration) (time.Time, bool) {
 		return retry, true
 	}
 	return turn, false
+}
+
+// own returns the target's own interval, or the account's interval until
+// the schedule gives it one.
+func (t *target) own(account time.Duration) time.Duration {
+	if t.interval > 0 {
+		return t.interval
+	}
+	return account
 }
 
 // due returns when the target's turn comes: an interval after its latest

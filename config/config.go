@@ -30,6 +30,13 @@ const (
 	DefaultWindow            = 15 * time.Minute
 	DefaultRefreshInterval   = 5 * time.Minute
 	DefaultMaxDataAge        = time.Hour
+	DefaultSchedule          = ScheduleSqrt
+
+	// ScheduleSqrt refreshes each target at a frequency proportional to the
+	// square root of its calls, busy numbers more often than quiet ones.
+	ScheduleSqrt = "sqrt"
+	// ScheduleRoundRobin refreshes every target alike, least recently refreshed first.
+	ScheduleRoundRobin = "round_robin"
 
 	// APIDataLimit is Plum's documented data budget per window and account.
 	APIDataLimit = 150
@@ -70,6 +77,9 @@ type Account struct {
 	// WeekStart names the first day of VoiceTrends' weeks (e.g. sunday), so
 	// that derive_periods need not learn it from the API.
 	WeekStart string `yaml:"week_start,omitempty"`
+	// Schedule is how the budget is shared among the account's targets:
+	// ScheduleSqrt (the default) or ScheduleRoundRobin.
+	Schedule string `yaml:"schedule,omitempty"`
 
 	// WeekStartDay is WeekStart parsed; nil when it is to be learned. Set by Load.
 	WeekStartDay *time.Weekday `yaml:"-"`
@@ -288,6 +298,7 @@ func (a *Account) validate(dir string) *fieldError {
 		a.validateTimezone,
 		a.validateBudget,
 		a.validateWeekStart,
+		a.validateSchedule,
 	} {
 		if err := step(); err != nil {
 			return err
@@ -468,6 +479,18 @@ func (a *Account) validateWeekStart() *fieldError {
 		return fieldErr("week_start", "unknown day %q: use a weekday name such as sunday or monday", a.WeekStart)
 	}
 	a.WeekStartDay = &wd
+	return nil
+}
+
+// validateSchedule checks schedule, defaulting to the square-root schedule.
+func (a *Account) validateSchedule() *fieldError {
+	switch a.Schedule {
+	case "":
+		a.Schedule = DefaultSchedule
+	case ScheduleSqrt, ScheduleRoundRobin:
+	default:
+		return fieldErr("schedule", "unknown schedule %q: use sqrt (busy numbers refreshed more often, the default) or round_robin (every target alike)", a.Schedule)
+	}
 	return nil
 }
 

@@ -25,6 +25,7 @@ func TestLoadInvalid(t *testing.T) {
 		"invalid-bad-timezone.yml":              `6: accounts[0].timezone: unknown time zone "Mars/Olympus_Mons": use an IANA name such as America/New_York`,
 		"invalid-bad-week-start.yml":            `7: accounts[0].week_start: unknown day "mondy": use a weekday name such as sunday or monday`,
 		"invalid-week-start-without-derive.yml": `6: accounts[0].week_start: is only used with derive_periods: true: set derive_periods or remove week_start`,
+		"invalid-bad-schedule.yml":              `6: accounts[0].schedule: unknown schedule "roundrobin": use sqrt (busy numbers refreshed more often, the default) or round_robin (every target alike)`,
 		"invalid-bad-tool.yml":                  `3: accounts[0].tool: unknown tool "voicexml": use dev, insight or fuseplus`,
 		"invalid-both-passwords.yml":            `5: accounts[0].password: set either password or password_file, not both`,
 		"invalid-budget-too-high.yml":           `6: accounts[0].requests_per_window: 200 is outside 1..150: the API allows 150 data requests per window, shared by every client of the account`,

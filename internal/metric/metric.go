@@ -84,7 +84,9 @@ var (
 	BudgetRequests = Family{"voicetrends_budget_requests_per_window",
 		"Data requests this exporter may spend per API rate-limit window (requests_per_window).", AccountLabel}
 	RefreshInterval = Family{"voicetrends_refresh_interval_seconds",
-		"Effective interval between two refreshes of one target: refresh_interval, stretched so that all targets fit the budget.", AccountLabel}
+		"Effective interval between two refreshes of one target round-robin: refresh_interval, stretched so that all targets fit the budget. Under schedule sqrt each target's own is voicetrends_target_refresh_interval_seconds.", AccountLabel}
+	TargetRefreshInterval = Family{"voicetrends_target_refresh_interval_seconds",
+		"The target's own interval between two refreshes: under the square-root schedule busy numbers get shorter ones than quiet ones; else the effective refresh interval.", TargetLabels}
 	RateLimitLimit = Family{"voicetrends_rate_limit_limit",
 		"The API's request limit per window, from X-RateLimit-Limit on the latest response of the group.", LimitLabels}
 	RateLimitRemaining = Family{"voicetrends_rate_limit_remaining",
@@ -115,7 +117,7 @@ var DurationBuckets = []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
 // Families lists every family of the collector.
 func Families() []Family {
-	out := []Family{PeriodStart, Up, LoginDeferred, TimezoneMismatch, LastRefreshSuccess, LastSuccess, BudgetRequests, RefreshInterval,
+	out := []Family{PeriodStart, Up, LoginDeferred, TimezoneMismatch, LastRefreshSuccess, LastSuccess, TargetRefreshInterval, BudgetRequests, RefreshInterval,
 		RateLimitLimit, RateLimitRemaining, RateLimitReset, APIRequests, APIRequestDuration}
 	for _, f := range Figures {
 		out = append(out, f.Family)

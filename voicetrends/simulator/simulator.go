@@ -57,6 +57,10 @@ type Account struct {
 	Password string
 	Phones   []string
 	TimeZone *time.Location // nil means America/New_York
+	// DailyCalls sets a phone's mean calls per day over a week (0: a
+	// dormant number), for traffic shaped like a real contact centre's;
+	// a phone not in it draws its rate from the seed.
+	DailyCalls map[string]float64
 }
 
 // String describes the account without its password.
@@ -235,8 +239,10 @@ type Simulator struct {
 
 type account struct {
 	Account
-	loc     *time.Location
-	numbers map[string]*number
+	loc *time.Location
+
+	mu      sync.Mutex         // guards numbers; a number is never changed once in it
+	numbers map[string]*number // by phone
 }
 
 type tempCred struct {
@@ -290,10 +296,34 @@ func New(opts Options) *Simulator {
 		acct.TimeZone = loc
 		for _, p := range a.Phones {
 			acct.numbers[p] = newNumber(opts.Seed, a.Login, p, loc)
+			if daily, ok := a.DailyCalls[p]; ok {
+				acct.numbers[p].setPeak(daily / meanDay)
+			}
 		}
 		s.accounts = append(s.accounts, acct)
 	}
 	return s
+}
+
+// SetDailyCalls changes the mean calls per day of phone, of the account
+// that logs in as login, from its whole past on: a dormant number (0) that
+// comes alive, or a busy one that falls quiet. It reports whether the
+// account owns phone.
+func (s *Simulator) SetDailyCalls(login, phone string, calls float64) bool {
+	a := s.accountByLogin(login)
+	if a == nil {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := a.numbers[phone]
+	if old == nil {
+		return false
+	}
+	n := *old
+	n.setPeak(calls / meanDay)
+	a.numbers[phone] = &n
+	return true
 }
 
 // SetFaults switches quirks and faults; it takes effect on the next request.
@@ -375,6 +405,8 @@ func (s *Simulator) account(tool voicetrends.Tool, login, password string) *acco
 // numbersFor returns the models behind phone (all of them for ALL), or nil
 // when the account does not own phone.
 func (a *account) numbersFor(phone string) []*number {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if phone == voicetrends.AllPhones {
 		out := make([]*number, 0, len(a.Phones))
 		for _, p := range a.Phones {

@@ -46,18 +46,35 @@ func newNumber(seed int64, login, phone string, loc *time.Location) *number {
 	key := mix(h.Sum64() ^ uint64(seed)*0x9e3779b97f4a7c15)
 	n := &number{
 		key:      key,
-		peak:     4 + 26*unit(mix(key+1)),
 		meanLen:  90 + 210*unit(mix(key+2)),
 		share:    0.05 + 0.20*unit(mix(key+3)),
 		meanXfer: 60 + 240*unit(mix(key+4)),
 		loc:      loc,
 	}
+	n.setPeak(4 + 26*unit(mix(key+1)))
+	return n
+}
+
+// meanDay is a day's calls at a peak rate of one call an hour, averaged over a week.
+var meanDay = func() float64 {
+	day, week := 0.0, 0.0
+	for _, v := range dayShape {
+		day += v
+	}
+	for _, v := range weekShape {
+		week += v
+	}
+	return day * week / 7
+}()
+
+// setPeak sets n's peak hourly rate and its hourly shape.
+func (n *number) setPeak(peak float64) {
+	n.peak = peak
 	for wd := range n.hourShape {
 		for hr := range n.hourShape[wd] {
-			n.hourShape[wd][hr] = n.peak * weekShape[wd] * dayShape[hr]
+			n.hourShape[wd][hr] = peak * weekShape[wd] * dayShape[hr]
 		}
 	}
-	return n
 }
 
 // tally is raw traffic before rounding.

@@ -299,3 +299,35 @@ func sent(b voicetrends.Bucket, f voicetrends.Figure) bool {
 	_, ok := b.Get(f)
 	return ok
 }
+
+// DailyCalls gives a number its mean calls a day over a week; SetDailyCalls
+// changes it, a dormant number coming alive.
+func TestDailyCalls(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	sim := New(Options{Seed: 7, Now: func() time.Time { return now }, Accounts: []Account{{
+		Tool: voicetrends.ToolDev, Login: "zipf", Password: "p", Phones: []string{"100", "200", "300"},
+		DailyCalls: map[string]float64{"100": 1000, "200": 0},
+	}}})
+	week := func(phone string) float64 {
+		// Four whole weeks, starting on the simulator's Sunday.
+		calls := 0.0
+		for d := voicetrends.DateOf(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)); d.Before(voicetrends.DateOf(time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC))); d = d.AddDays(7) {
+			calls += get(sim.Bucket("zipf", phone, voicetrends.PeriodWeek, d), voicetrends.Calls)
+		}
+		return calls / 28
+	}
+	for _, c := range []struct {
+		phone    string
+		min, max float64
+	}{{"100", 950, 1050}, {"200", 0, 0}, {"300", 1, 1e6}} {
+		if got := week(c.phone); got < c.min || got > c.max {
+			t.Errorf("%s: %.1f calls a day, want %v to %v", c.phone, got, c.min, c.max)
+		}
+	}
+	if !sim.SetDailyCalls("zipf", "200", 500) || sim.SetDailyCalls("zipf", "999", 1) {
+		t.Fatal("SetDailyCalls: owned phone refused or unknown phone accepted")
+	}
+	if got := week("200"); got < 475 || got > 525 {
+		t.Errorf("after SetDailyCalls 500: %.1f calls a day", got)
+	}
+}
