@@ -52,11 +52,11 @@ type Calendar struct {
 // Lookup returns the holiday list of a country or region code (any case),
 // or an error listing the codes that would do.
 func Lookup(code string) ([]*cal.Holiday, error) {
-	code = strings.ToUpper(strings.TrimSpace(code))
-	if list, ok := regions[code]; ok {
+	upper := strings.ToUpper(strings.TrimSpace(code))
+	if list, ok := regions[upper]; ok {
 		return list, nil
 	}
-	country, _, _ := strings.Cut(code, "-")
+	country, _, _ := strings.Cut(upper, "-")
 	var same []string
 	for k := range regions {
 		if c, _, _ := strings.Cut(k, "-"); c == country {
@@ -67,7 +67,7 @@ func Lookup(code string) ([]*cal.Holiday, error) {
 		slices.Sort(same)
 		return nil, fmt.Errorf("unknown region %q: the holiday library knows %s for %s; use one of them", code, strings.Join(same, ", "), country)
 	}
-	return nil, fmt.Errorf("unknown country or region %q: use an ISO 3166-1 code the holiday library knows (%s) or a region of one (%s)",
+	return nil, fmt.Errorf("unknown country or region %q: use an ISO 3166-1 code the holiday library knows (%s) or a region of %s written like DE-BY",
 		code, strings.Join(Countries(), ", "), strings.Join(regional(), ", "))
 }
 
@@ -81,20 +81,15 @@ func Countries() []string {
 	return slices.Sorted(maps.Keys(set))
 }
 
-// regional returns a pattern per country with regions, e.g. "DE-BY".
+// regional returns the countries whose regions Lookup knows.
 func regional() []string {
-	first := map[string]string{}
+	set := map[string]bool{}
 	for k := range regions {
-		if c, r, ok := strings.Cut(k, "-"); ok && (first[c] == "" || r < first[c]) {
-			first[c] = r
+		if c, _, ok := strings.Cut(k, "-"); ok {
+			set[c] = true
 		}
 	}
-	var out []string
-	for c, r := range first {
-		out = append(out, c+"-"+r+"...")
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(set))
 }
 
 // ParseDate reads a date written YYYY-MM-DD.

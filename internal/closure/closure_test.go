@@ -80,7 +80,7 @@ func TestLookupErrors(t *testing.T) {
 	for code, want := range map[string]string{
 		"XX":    `unknown country or region "XX": use an ISO 3166-1 code the holiday library knows (AR, AT, AU,`,
 		"DE-XX": `unknown region "DE-XX": the holiday library knows DE, DE-BB, DE-BE,`,
-		"AU":    `unknown region "AU": the holiday library knows AU-ACT, AU-NSW,`,
+		"au":    `unknown region "au": the holiday library knows AU-ACT, AU-NSW,`,
 		"US-CA": `unknown region "US-CA": the holiday library knows US for US; use one of them`,
 	} {
 		_, err := Lookup(code)
