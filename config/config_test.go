@@ -10,8 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/voicetrends/voicetrends_exporter/internal/closure"
 	"github.com/voicetrends/voicetrends_exporter/internal/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/closure"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
