@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"github.com/voicetrends/voicetrends_exporter/internal/closure"
 	"time"
 
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
@@ -97,4 +98,6 @@ type accountSnapshot struct {
 
 	loginDeferred      string // why the client paces its logins; "" while it does not
 	loginDeferredUntil time.Time
+
+	closures *closure.Calendar // the account's closed days; nil: never closed
 }
