@@ -42,7 +42,7 @@ var (
 	TargetLabels   = []string{"account", "phone", "period"}           // per-target health
 	AccountLabel   = []string{"account"}
 	ClosureLabels  = []string{"account", "name", "observed"} // today's closure
-	LimitLabels    = []string{"account", "group"} // rate-limit headers, by group: data or auth
+	LimitLabels    = []string{"account", "group"}            // rate-limit headers, by group: data or auth
 	RequestLabels  = []string{"account", "endpoint", "code"}
 	DurationLabels = []string{"account", "endpoint"}
 )
