@@ -24,7 +24,8 @@ func (s *accountSnapshot) closureSamples(today voicetrends.Date, out emit) {
 
 // ClosureStatus is what the status page shows of an account's closures.
 type ClosureStatus struct {
-	Holidays string // the holiday list's code, "" for none
+	Configured bool   // the account has a closed key
+	Holidays   string // the holiday list's code, "" for none
 	// Today is today's closure, nil while the account is open.
 	Today *closure.Closure
 	// Next is the next closure after today within a year, nil if none.
@@ -33,7 +34,7 @@ type ClosureStatus struct {
 
 // closureStatus returns the status of the closures c on the local date today.
 func closureStatus(c *closure.Calendar, today voicetrends.Date) ClosureStatus {
-	st := ClosureStatus{Holidays: c.Region()}
+	st := ClosureStatus{Configured: c != nil, Holidays: c.Region()}
 	if cl, ok := c.On(today); ok {
 		st.Today = &cl
 	}
