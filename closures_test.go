@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,6 +104,38 @@ func TestLandingPageShowsClosures(t *testing.T) {
 		}
 		if len(got) != 1 || got[0] != want {
 			t.Errorf("%s's closed days: %q, want %q", name, got, want)
+		}
+	}
+}
+
+// Every mistake in closed stops the exporter with exit 1 before it listens,
+// naming the file and the key (the exact messages: config's TestLoadInvalid).
+func TestClosedMistakesExit1(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("config/testdata/invalid-closed-*.yml")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("found %d invalid-closed-*.yml files (%v), want the five mistakes and more", len(files), err)
+	}
+	for _, file := range files {
+		for _, check := range []bool{false, true} {
+			t.Run(fmt.Sprint(filepath.Base(file), " check=", check), func(t *testing.T) {
+				e, out, logs := newEnv(t)
+				addr := promtest.FreePort(t)
+				args := []string{"--config.file=" + file, "--web.listen-address=" + addr}
+				if check {
+					args = append(args, "--config.check")
+				}
+				if code := run(args, e); code != 1 {
+					t.Errorf("run returned %d, want 1; log:\n%s", code, logs.String())
+				}
+				if !strings.Contains(logs.String(), file+":") || !strings.Contains(logs.String(), ": accounts[0].closed") {
+					t.Errorf("the log does not name %s and the closed key:\n%s", file, logs.String())
+				}
+				if out.String() != "" {
+					t.Errorf("stdout = %q, want nothing", out.String())
+				}
+				assertNotListening(t, addr)
+			})
 		}
 	}
 }
