@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -136,6 +138,45 @@ func TestClosedMistakesExit1(t *testing.T) {
 				}
 				assertNotListening(t, addr)
 			})
+		}
+	}
+}
+
+// POST /-/reload adds a closure of today to a running account, and the next
+// scrape of /metrics serves it; reloading without it serves 0 again.
+func TestReloadAddsAndRemovesAClosureInMetrics(t *testing.T) {
+	t.Parallel()
+	_, _, cfg := supportSetup(t)
+	d := startDaemon(t, "--config.file="+cfg)
+	if v := d.waitTried("support", 1).value(t, "voicetrends_closed", "account", "support"); v != 0 {
+		t.Fatalf("voicetrends_closed before the reload = %v, want 0", v)
+	}
+	original, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closed from yesterday to tomorrow, so that a local midnight passing
+	// meanwhile changes nothing.
+	ny, _ := time.LoadLocation(support.timezone)
+	today := voicetrends.DateIn(testClock(t).Now(), ny)
+	closed := fmt.Sprintf("    closed:\n      dates: [%s, %s, %s]\n", closure.FormatDate(today.AddDays(-1)), closure.FormatDate(today), closure.FormatDate(today.AddDays(1)))
+	for _, c := range []struct {
+		name, content string
+		want          float64
+	}{
+		{"adds", string(original) + closed, 1},
+		{"removes", string(original), 0},
+	} {
+		writeFile(t, cfg, c.content)
+		if code, body, _ := d.do(http.MethodPost, "/-/reload"); code != http.StatusOK {
+			t.Fatalf("POST /-/reload = %d %q", code, body)
+		}
+		m := d.metrics()
+		if v := m.value(t, "voicetrends_closed", "account", "support"); v != c.want {
+			t.Errorf("after a reload that %s the closure: voicetrends_closed = %v, want %v", c.name, v, c.want)
+		}
+		if n := len(m.values("voicetrends_closure_info", "account", "support")); n != int(c.want) {
+			t.Errorf("after a reload that %s the closure: %d voicetrends_closure_info series, want %v", c.name, n, c.want)
 		}
 	}
 }
