@@ -111,44 +111,41 @@ func TestClosedFromLocalMidnight(t *testing.T) {
 	labor := time.Date(2026, 9, 7, 0, 0, 0, 0, la)      // Labor Day
 	nov1 := time.Date(2026, 11, 1, 0, 0, 0, 0, ny)      // 04:00 UTC, still EDT
 	veterans := time.Date(2026, 11, 11, 0, 0, 0, 0, la) // PST by then
+	// want renders the closure samples: la's and ny's voicetrends_closed,
+	// today's closure_info line if any, and each next closure (zero: none).
+	want := func(la, ny int, info string, nextLA, nextNY time.Time) string {
+		out := fmt.Sprintf("voicetrends_closed{account=\"la\"} %d\nvoicetrends_closed{account=\"ny\"} %d", la, ny)
+		if info != "" {
+			out += "\nvoicetrends_closure_info{" + info + "} 1"
+		}
+		for _, n := range []struct {
+			account string
+			next    time.Time
+		}{{"la", nextLA}, {"ny", nextNY}} {
+			if !n.next.IsZero() {
+				out += fmt.Sprintf("\nvoicetrends_next_closure_timestamp_seconds{account=%q} %s", n.account, ts(n.next))
+			}
+		}
+		return out
+	}
+	const (
+		observed = `account="la",name="Independence Day",observed="true"`
+		holiday  = `account="la",name="Independence Day",observed="false"`
+		listed   = `account="ny",name="closed.dates",observed="false"`
+	)
 	for _, c := range []struct {
 		at   string
 		want string
 	}{
-		{"2026-07-03T06:59:59Z", fmt.Sprintf(`voicetrends_closed{account="la"} 0
-voicetrends_closed{account="ny"} 0
-voicetrends_next_closure_timestamp_seconds{account="la"} %s
-voicetrends_next_closure_timestamp_seconds{account="ny"} %s`, ts(july3), ts(nov1))},
-		{"2026-07-03T07:00:00Z", fmt.Sprintf(`voicetrends_closed{account="la"} 1
-voicetrends_closed{account="ny"} 0
-voicetrends_closure_info{account="la",name="Independence Day",observed="true"} 1
-voicetrends_next_closure_timestamp_seconds{account="la"} %s
-voicetrends_next_closure_timestamp_seconds{account="ny"} %s`, ts(july4), ts(nov1))},
-		{"2026-07-05T06:59:59Z", fmt.Sprintf(`voicetrends_closed{account="la"} 1
-voicetrends_closed{account="ny"} 0
-voicetrends_closure_info{account="la",name="Independence Day",observed="false"} 1
-voicetrends_next_closure_timestamp_seconds{account="la"} %s
-voicetrends_next_closure_timestamp_seconds{account="ny"} %s`, ts(labor), ts(nov1))},
-		{"2026-07-05T07:00:00Z", fmt.Sprintf(`voicetrends_closed{account="la"} 0
-voicetrends_closed{account="ny"} 0
-voicetrends_next_closure_timestamp_seconds{account="la"} %s
-voicetrends_next_closure_timestamp_seconds{account="ny"} %s`, ts(labor), ts(nov1))},
+		{"2026-07-03T06:59:59Z", want(0, 0, "", july3, nov1)},
+		{"2026-07-03T07:00:00Z", want(1, 0, observed, july4, nov1)},
+		{"2026-07-05T06:59:59Z", want(1, 0, holiday, labor, nov1)},
+		{"2026-07-05T07:00:00Z", want(0, 0, "", labor, nov1)},
 		// New York's 25-hour day: closed from 04:00 UTC to 05:00 UTC the next day.
-		{"2026-11-01T03:59:59Z", fmt.Sprintf(`voicetrends_closed{account="la"} 0
-voicetrends_closed{account="ny"} 0
-voicetrends_next_closure_timestamp_seconds{account="la"} %s
-voicetrends_next_closure_timestamp_seconds{account="ny"} %s`, ts(veterans), ts(nov1))},
-		{"2026-11-01T04:00:00Z", fmt.Sprintf(`voicetrends_closed{account="la"} 0
-voicetrends_closed{account="ny"} 1
-voicetrends_closure_info{account="ny",name="closed.dates",observed="false"} 1
-voicetrends_next_closure_timestamp_seconds{account="la"} %s`, ts(veterans))},
-		{"2026-11-02T04:59:59Z", fmt.Sprintf(`voicetrends_closed{account="la"} 0
-voicetrends_closed{account="ny"} 1
-voicetrends_closure_info{account="ny",name="closed.dates",observed="false"} 1
-voicetrends_next_closure_timestamp_seconds{account="la"} %s`, ts(veterans))},
-		{"2026-11-02T05:00:00Z", fmt.Sprintf(`voicetrends_closed{account="la"} 0
-voicetrends_closed{account="ny"} 0
-voicetrends_next_closure_timestamp_seconds{account="la"} %s`, ts(veterans))},
+		{"2026-11-01T03:59:59Z", want(0, 0, "", veterans, nov1)},
+		{"2026-11-01T04:00:00Z", want(0, 1, listed, veterans, time.Time{})},
+		{"2026-11-02T04:59:59Z", want(0, 1, listed, veterans, time.Time{})},
+		{"2026-11-02T05:00:00Z", want(0, 0, "", veterans, time.Time{})},
 	} {
 		clk.Set(at(c.at))
 		if got := closureLines(t, p, c.at); got != c.want {
