@@ -1,6 +1,10 @@
 package config
 
 import (
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+
 	"github.com/voicetrends/voicetrends_exporter/internal/closure"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
@@ -17,6 +21,26 @@ type Closed struct {
 	Dates []string `yaml:"dates,omitempty"`
 	// Open are days worked although holidays or dates close them.
 	Open []string `yaml:"open,omitempty"`
+}
+
+// UnmarshalYAML reads closed, naming the fix where the shape is wrong
+// (the decoder's own words name Go types): closed as one value, holidays
+// as a list, a single date without its list.
+func (c *Closed) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("%q is not a mapping: write e.g. closed: {holidays: US, dates: [2026-12-24]}", n.Value)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch {
+		case k.Value == "holidays" && v.Kind != yaml.ScalarNode:
+			return fmt.Errorf("holidays takes one country or region: write e.g. holidays: US or holidays: DE-BY, and list more days under dates")
+		case (k.Value == "dates" || k.Value == "open") && v.Kind != yaml.SequenceNode:
+			return fmt.Errorf("%s is a list: write %s: [%s]", k.Value, k.Value, v.Value)
+		}
+	}
+	type plain Closed // without this method
+	return n.Decode((*plain)(c))
 }
 
 // validateClosed builds the account's closure calendar from closed.

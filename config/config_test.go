@@ -57,6 +57,9 @@ func TestLoadInvalid(t *testing.T) {
 		"invalid-closed-bad-date.yml":           `8: accounts[0].closed.dates[1]: "2026-12-32" is not a date: write it YYYY-MM-DD, e.g. 2026-12-24`,
 		"invalid-closed-bad-open-date.yml":      `10: accounts[0].closed.open[1]: "27/11/2026" is not a date: write it YYYY-MM-DD, e.g. 2026-12-24`,
 		"invalid-closed-duplicate-date.yml":     `7: accounts[0].closed.dates[1]: "2026-12-24" is listed twice: list each date once`,
+		"invalid-closed-not-a-mapping.yml":      `6: accounts[0].closed: "US" is not a mapping: write e.g. closed: {holidays: US, dates: [2026-12-24]}`,
+		"invalid-closed-date-not-a-list.yml":    `6: accounts[0].closed: dates is a list: write dates: [2026-12-24]`,
+		"invalid-closed-two-countries.yml":      `6: accounts[0].closed: holidays takes one country or region: write e.g. holidays: US or holidays: DE-BY, and list more days under dates`,
 		"invalid-closed-unknown-key.yml":        `7: accounts[0].closed: unknown key "holiday" (did you mean "holidays"?)`,
 	}
 	for file, want := range table {
