@@ -1,9 +1,9 @@
 package collector
 
 import (
-	"github.com/voicetrends/voicetrends_exporter/internal/closure"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/closure"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
