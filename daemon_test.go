@@ -5,9 +5,22 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/closure"
 	"github.com/voicetrends/voicetrends_exporter/internal/metric"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
+
+// appendFile adds content to the end of the file at path.
+func appendFile(t *testing.T, path, content string) {
+	t.Helper()
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, string(old)+content)
+}
 
 // TestServedFamiliesAreTheTable: every family the daemon serves of its own
 // (all but go_*, process_* and promhttp_*) is a row of the metric table with
@@ -15,6 +28,15 @@ import (
 func TestServedFamiliesAreTheTable(t *testing.T) {
 	t.Parallel()
 	_, _, cfg := supportSetup(t)
+	// Closed around today, so that today's closure and the next are served
+	// even should a local midnight pass meanwhile.
+	ny, _ := time.LoadLocation(support.timezone)
+	today := voicetrends.DateIn(testClock(t).Now(), ny)
+	var days []string
+	for i := -1; i <= 2; i++ {
+		days = append(days, closure.FormatDate(today.AddDays(i)))
+	}
+	appendFile(t, cfg, "    closed:\n      dates: ["+strings.Join(days, ", ")+"]\n")
 	d := startDaemon(t, "--config.file="+cfg)
 	m := d.waitTried("support", 1)
 	readme, err := os.ReadFile("README.md")

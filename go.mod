@@ -14,6 +14,7 @@ require (
 	github.com/prometheus/common v0.73.1
 	github.com/prometheus/exporter-toolkit v0.20.0
 	github.com/prometheus/prometheus v0.316.0
+	github.com/rickar/cal/v2 v2.1.32
 	github.com/tjhop/slog-gokit v0.2.2
 	golang.org/x/crypto v0.58.0
 	golang.org/x/net v0.61.0

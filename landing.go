@@ -126,6 +126,7 @@ th.day { text-align: center; }
 <dt>Time zone</dt><dd class="zone">{{.Zone}}</dd>
 <dt>Numbers</dt><dd class="phones">{{join .Phones ", "}}</dd>
 <dt>Periods</dt><dd class="periods">{{join .Periods ", "}}{{if .Plan.DerivePeriods}} (derive_periods: one day request per number serves all){{end}}</dd>
+<dt>Closed days</dt><dd class="closed">{{with .Closures}}{{if not .Configured}}<span class="none">none configured</span>{{else}}{{if .Today}}<strong>closed today</strong>: {{.Today}}{{else}}open today{{end}} · next closure: {{with .Next}}{{.}}{{else}}none within a year{{end}}{{with .Holidays}} <small>(holidays {{.}})</small>{{end}}{{end}}{{end}}</dd>
 <dt>Oldest figures</dt><dd class="oldest">{{if .Oldest.IsZero}}none yet{{else}}fetched {{age $.Now .Oldest}}{{end}}{{with .Never}} · {{.}} target(s) without figures yet{{end}}</dd>
 </dl>
 {{- if .Numbers}}

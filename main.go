@@ -169,6 +169,9 @@ func run(args []string, e env) int {
 			name = "demo"
 		}
 		code := checkConfig(cfg, name, *f.web.WebConfigFile, logger, e)
+		if code == 0 {
+			printClosures(e.stdout, cfg, e.clock.Now())
+		}
 		if code == 0 && f.configCheckOnline && !checkOnline(cfg, name, e.clock, e.stdout) {
 			code = 1
 		}

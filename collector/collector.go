@@ -159,9 +159,10 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 }
 
 // sameAccount compares two loads of an account; Timezone stands for
-// Location, whose loads differ in their caches.
+// Location, whose loads differ in their caches, and Closed for Closures.
 func sameAccount(a, b config.Account) bool {
 	a.Location, b.Location = nil, nil
+	a.Closures, b.Closures = nil, nil
 	return reflect.DeepEqual(a, b)
 }
 

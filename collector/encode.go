@@ -217,7 +217,7 @@ func (enc *encoding) encodeFormat(ft exposition.Format, plain bool, keys []viewK
 	fams := familiesPool.Get().(*families)
 	defer familiesPool.Put(fams)
 	fams.reset()
-	s.accountSamples(fams.add)
+	s.accountSamples(enc.today, fams.add)
 	ownBlock := fams.encode(ft, plain, nil)
 	for fam, ok := range ownBlock.has {
 		if ok {

@@ -38,6 +38,9 @@ var (
 	budgetDesc         = metric.BudgetRequests.Desc()
 	intervalDesc       = metric.RefreshInterval.Desc()
 	targetIntervalDesc = metric.TargetRefreshInterval.Desc()
+	closedDesc         = metric.Closed.Desc()
+	closureInfoDesc    = metric.ClosureInfo.Desc()
+	nextClosureDesc    = metric.NextClosure.Desc()
 	limitDesc          = metric.RateLimitLimit.Desc()
 	remainingDesc      = metric.RateLimitRemaining.Desc()
 	resetDesc          = metric.RateLimitReset.Desc()
@@ -53,7 +56,7 @@ var (
 
 // descs lists every descriptor the collector emits.
 func descs() []*prometheus.Desc {
-	out := []*prometheus.Desc{periodStartDesc, upDesc, loginDeferredDesc, zoneMismatchDesc, refreshSuccessDesc, lastSuccessDesc, targetIntervalDesc, budgetDesc, intervalDesc, limitDesc, remainingDesc, resetDesc}
+	out := []*prometheus.Desc{periodStartDesc, upDesc, loginDeferredDesc, zoneMismatchDesc, refreshSuccessDesc, lastSuccessDesc, targetIntervalDesc, budgetDesc, intervalDesc, closedDesc, closureInfoDesc, nextClosureDesc, limitDesc, remainingDesc, resetDesc}
 	for _, f := range figureMetrics {
 		out = append(out, f.desc)
 	}

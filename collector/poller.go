@@ -70,6 +70,7 @@ func newPoller(a *account, fetcher voicetrends.VolumeFetcher, clock clock.Clock,
 	}
 	p.plan = PlanFor(cfg)
 	p.name, p.location, p.perWindow = cfg.Name, cfg.Location, cfg.RequestsPerWindow
+	p.closures = cfg.Closures
 	p.interval, p.maxAge = p.plan.Interval, p.plan.MaxDataAge
 	p.retries = newRetryPacer(cfg.RequestsPerWindow, time.Duration(cfg.Window))
 	today := voicetrends.DateIn(clock.Now(), cfg.Location)

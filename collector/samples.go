@@ -19,6 +19,9 @@ const (
 	famZoneMismatch
 	famBudget
 	famInterval
+	famClosed
+	famClosureInfo
+	famNextClosure
 	famRefreshSuccess
 	famLastSuccess
 	famTargetInterval
@@ -28,7 +31,7 @@ const (
 
 // snapshotDescs are the descriptors of the snapshot's families, by index.
 var snapshotDescs = func() []*prometheus.Desc {
-	out := []*prometheus.Desc{upDesc, loginDeferredDesc, zoneMismatchDesc, budgetDesc, intervalDesc, refreshSuccessDesc, lastSuccessDesc, targetIntervalDesc, periodStartDesc}
+	out := []*prometheus.Desc{upDesc, loginDeferredDesc, zoneMismatchDesc, budgetDesc, intervalDesc, closedDesc, closureInfoDesc, nextClosureDesc, refreshSuccessDesc, lastSuccessDesc, targetIntervalDesc, periodStartDesc}
 	for _, f := range figureMetrics {
 		out = append(out, f.desc)
 	}
@@ -38,7 +41,7 @@ var snapshotDescs = func() []*prometheus.Desc {
 // snapshotFamilies are the metric table's rows of snapshotDescs.
 var snapshotFamilies = func() []metric.Family {
 	out := []metric.Family{metric.Up, metric.LoginDeferred, metric.TimezoneMismatch, metric.BudgetRequests, metric.RefreshInterval,
-		metric.LastRefreshSuccess, metric.LastSuccess, metric.TargetRefreshInterval, metric.PeriodStart}
+		metric.Closed, metric.ClosureInfo, metric.NextClosure, metric.LastRefreshSuccess, metric.LastSuccess, metric.TargetRefreshInterval, metric.PeriodStart}
 	for _, f := range metric.Figures {
 		out = append(out, f.Family)
 	}
@@ -49,13 +52,14 @@ var snapshotFamilies = func() []metric.Family {
 // its label values in the family's label order.
 type emit func(fam int, value float64, labels ...string)
 
-// accountSamples emits the account's own gauges.
-func (s *accountSnapshot) accountSamples(out emit) {
+// accountSamples emits the account's own gauges on the local date today.
+func (s *accountSnapshot) accountSamples(today voicetrends.Date, out emit) {
 	out(famUp, boolValue(s.up), s.name)
 	out(famLoginDeferred, boolValue(s.loginDeferred != ""), s.name)
 	out(famZoneMismatch, boolValue(s.zoneErr != nil), s.name)
 	out(famBudget, float64(s.perWindow), s.name)
 	out(famInterval, s.interval.Seconds(), s.name)
+	s.closureSamples(today, out)
 }
 
 // withdrawn reports whether t's figures are too old, at now, to pass for
@@ -110,8 +114,8 @@ func (s *accountSnapshot) collect(ch chan<- prometheus.Metric, now time.Time) {
 	out := func(fam int, value float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(snapshotDescs[fam], prometheus.GaugeValue, value, labels...)
 	}
-	s.accountSamples(out)
 	today := voicetrends.DateIn(now, s.location)
+	s.accountSamples(today, out)
 	for i := range s.targets {
 		t := &s.targets[i]
 		withdrawn := s.withdrawn(t, now)

@@ -50,6 +50,8 @@ type AccountStatus struct {
 	// Numbers holds each configured number's day figures, when a day
 	// period is configured: today's so far and yesterday's.
 	Numbers []NumberStatus
+	// Closures says whether the account is closed today and its next closure.
+	Closures ClosureStatus
 }
 
 // TargetStatus is one target: a failing one in AccountStatus.Failing.
@@ -87,6 +89,7 @@ func (e *Exporter) Status() []AccountStatus {
 		st := AccountStatus{Name: a.cfg.Name, Plan: PlanFor(a.cfg), Phones: a.cfg.Phones}
 		if a.cfg.Location != nil {
 			st.Zone = a.cfg.Location.String()
+			st.Closures = closureStatus(a.cfg.Closures, voicetrends.DateIn(e.clock.Now(), a.cfg.Location))
 		}
 		for _, p := range a.cfg.Periods {
 			st.Periods = append(st.Periods, string(p))

@@ -3,6 +3,7 @@ package collector
 import (
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/closure"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -108,4 +109,6 @@ type accountSnapshot struct {
 
 	loginDeferred      string // why the client paces its logins; "" while it does not
 	loginDeferredUntil time.Time
+
+	closures *closure.Calendar // the account's closed days; nil: never closed
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
+	"github.com/voicetrends/voicetrends_exporter/internal/closure"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -80,12 +81,16 @@ type Account struct {
 	// Schedule is how the budget is shared among the account's targets:
 	// ScheduleSqrt (the default) or ScheduleRoundRobin.
 	Schedule string `yaml:"schedule,omitempty"`
+	// Closed lists the days the account is closed (see Closed).
+	Closed *Closed `yaml:"closed,omitempty"`
 
 	// WeekStartDay is WeekStart parsed; nil when it is to be learned. Set by Load.
 	WeekStartDay *time.Weekday `yaml:"-"`
 
 	// Location is Timezone loaded; set by Load.
 	Location *time.Location `yaml:"-"`
+	// Closures is Closed built, nil without closed; set by Load.
+	Closures *closure.Calendar `yaml:"-"`
 	// secret is the password in effect: Password, or password_file's content.
 	secret string
 }
@@ -299,6 +304,7 @@ func (a *Account) validate(dir string) *fieldError {
 		a.validateBudget,
 		a.validateWeekStart,
 		a.validateSchedule,
+		a.validateClosed,
 	} {
 		if err := step(); err != nil {
 			return err
@@ -504,13 +510,18 @@ func parseWeekday(s string) (time.Weekday, bool) {
 	return 0, false
 }
 
-// fieldPath splits "phones[1]" into "phones", 1 for lineOf.
+// fieldPath splits "closed.dates[1]" into "closed", "dates", 1 for lineOf.
 func fieldPath(field string) []any {
-	name, index, ok := strings.Cut(strings.TrimSuffix(field, "]"), "[")
-	if n, err := strconv.Atoi(index); ok && err == nil {
-		return []any{name, n}
+	var out []any
+	for _, part := range strings.Split(field, ".") {
+		name, index, ok := strings.Cut(strings.TrimSuffix(part, "]"), "[")
+		if n, err := strconv.Atoi(index); ok && err == nil {
+			out = append(out, name, n)
+		} else {
+			out = append(out, part)
+		}
 	}
-	return []any{field}
+	return out
 }
 
 func unwrapPathError(err error) error {

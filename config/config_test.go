@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/voicetrends/voicetrends_exporter/internal/clock"
+	"github.com/voicetrends/voicetrends_exporter/internal/closure"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
@@ -54,6 +55,15 @@ func TestLoadInvalid(t *testing.T) {
 		"invalid-unreadable-password-file.yml":  `5: accounts[0].password_file: cannot read "$TESTDATA/does-not-exist.txt" ("does-not-exist.txt" is relative to the config file's folder): no such file or directory: put the account's password in that file, or correct password_file`,
 		"invalid-bad-indentation.yml":           `4: accounts[0].login: indented 3 spaces: indent it 4 spaces, as tool on line 3 (YAML nests keys by their indentation)`,
 		"invalid-negative-duration.yml":         `6: accounts[0].refresh_interval: -5m is negative: use a positive duration such as 5m (the default)`,
+		"invalid-closed-unknown-country.yml":    `7: accounts[0].closed.holidays: unknown country or region "Narnia": use an ISO 3166-1 code the holiday library knows (AR, AT, AU, BE, BG, BR, CA, CH, CY, CZ, DE, DK, EE, ES, FI, FR, GB, GR, HR, HU, IE, IS, IT, JP, KE, LT, LU, LV, MT, MW, MX, NC, NL, NO, NZ, PL, PT, RO, RS, RU, SE, SI, SK, TH, UA, US, ZA) or a region of AU, CH, DE written like DE-BY`,
+		"invalid-closed-unknown-region.yml":     `7: accounts[0].closed.holidays: unknown region "DE-XY": the holiday library knows DE, DE-BB, DE-BE, DE-BW, DE-BY, DE-HB, DE-HE, DE-HH, DE-MV, DE-NI, DE-NW, DE-RP, DE-SH, DE-SL, DE-SN, DE-ST, DE-TH for DE; use one of them`,
+		"invalid-closed-bad-date.yml":           `8: accounts[0].closed.dates[1]: "2026-12-32" is not a date: write it YYYY-MM-DD, e.g. 2026-12-24`,
+		"invalid-closed-bad-open-date.yml":      `10: accounts[0].closed.open[1]: "27/11/2026" is not a date: write it YYYY-MM-DD, e.g. 2026-12-24`,
+		"invalid-closed-duplicate-date.yml":     `7: accounts[0].closed.dates[1]: "2026-12-24" is listed twice: list each date once`,
+		"invalid-closed-not-a-mapping.yml":      `6: accounts[0].closed: "US" is not a mapping: write e.g. closed: {holidays: US, dates: [2026-12-24]}`,
+		"invalid-closed-date-not-a-list.yml":    `6: accounts[0].closed: dates is a list: write dates: [2026-12-24]`,
+		"invalid-closed-two-countries.yml":      `6: accounts[0].closed: holidays takes one country or region: write e.g. holidays: US or holidays: DE-BY, and list more days under dates`,
+		"invalid-closed-unknown-key.yml":        `7: accounts[0].closed: unknown key "holiday" (did you mean "holidays"?)`,
 	}
 	// $TESTDATA is the folder's absolute path, which a message about a
 	// relative password_file shows.
@@ -135,11 +145,29 @@ func TestLoadValid(t *testing.T) {
 		{"sales default window", time.Duration(sales.Window), 15 * time.Minute},
 		{"sales default refresh", time.Duration(sales.RefreshInterval), 5 * time.Minute},
 		{"sales default max age", time.Duration(sales.MaxDataAge), time.Hour},
+		{"support closures", support.Closures.Region(), "DE-BY"},
+		{"support closed on a listed date", closedOn(support, "2026-12-24"), "2026-12-24 Thu closed.dates"},
+		{"support closed on a holiday", closedOn(support, "2026-12-25"), "2026-12-25 Fri Weihnachtstag"},
+		{"support open on a holiday", closedOn(support, "2026-12-26"), ""},
+		{"sales without closures", sales.Closures == nil, true},
+		{"sales never closed", closedOn(sales, "2026-12-25"), ""},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
+}
+
+// closedOn describes a's closure on day (YYYY-MM-DD), "" when open.
+func closedOn(a Account, day string) string {
+	d, err := closure.ParseDate(day)
+	if err != nil {
+		return err.Error()
+	}
+	if c, ok := a.Closures.On(d); ok {
+		return c.String()
+	}
+	return ""
 }
 
 // The printed configuration round-trips, and no password survives printing.

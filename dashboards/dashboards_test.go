@@ -63,7 +63,17 @@ type dashboardDoc struct {
 	SchemaVersion int            `json:"schemaVersion"`
 	Panels        []panelDoc     `json:"panels"`
 	Templating    templatingDoc  `json:"templating"`
+	Annotations   annotationsDoc `json:"annotations"`
 	Raw           map[string]any `json:"-"`
+}
+
+// annotationsDoc holds the dashboard's annotation queries.
+type annotationsDoc struct {
+	List []struct {
+		Name       string         `json:"name"`
+		Expr       string         `json:"expr"`
+		Datasource *datasourceDoc `json:"datasource"`
+	} `json:"list"`
 }
 
 type templatingDoc struct {
@@ -105,6 +115,9 @@ type targetDoc struct {
 type query struct {
 	where string
 	expr  string
+	// annotation: the query marks moments, and is rightly empty while
+	// there is nothing to mark (see annotationSeries).
+	annotation bool
 }
 
 func loadDashboards(t *testing.T) []dashboardFile {
@@ -154,14 +167,20 @@ func allPanels(ps []panelDoc) []panelDoc {
 	return out
 }
 
-// queries returns every PromQL expression of a dashboard: panel targets and the
-// selector inside each query variable's label_values(...).
+// queries returns every PromQL expression of a dashboard: panel targets,
+// annotation queries and the selector inside each query variable's
+// label_values(...).
 func (f dashboardFile) queries(t *testing.T) []query {
 	t.Helper()
 	var out []query
 	for _, p := range allPanels(f.doc.Panels) {
 		for _, tg := range p.Targets {
 			out = append(out, query{where: fmt.Sprintf("%s panel %d %q target %s", f.name, p.ID, p.Title, tg.RefID), expr: tg.Expr})
+		}
+	}
+	for _, a := range f.doc.Annotations.List {
+		if a.Expr != "" {
+			out = append(out, query{where: fmt.Sprintf("%s annotation %q", f.name, a.Name), expr: a.Expr, annotation: true})
 		}
 	}
 	for _, v := range f.doc.Templating.List {

@@ -41,7 +41,8 @@ var (
 	FigureLabels   = []string{"account", "phone", "period", "window"} // figures and the period start
 	TargetLabels   = []string{"account", "phone", "period"}           // per-target health
 	AccountLabel   = []string{"account"}
-	LimitLabels    = []string{"account", "group"} // rate-limit headers, by group: data or auth
+	ClosureLabels  = []string{"account", "name", "observed"} // today's closure
+	LimitLabels    = []string{"account", "group"}            // rate-limit headers, by group: data or auth
 	RequestLabels  = []string{"account", "endpoint", "code"}
 	DurationLabels = []string{"account", "endpoint"}
 )
@@ -87,6 +88,12 @@ var (
 		"Effective interval between two refreshes of one target round-robin: refresh_interval, stretched so that all targets fit the budget. Under schedule sqrt each target's own is voicetrends_target_refresh_interval_seconds.", AccountLabel}
 	TargetRefreshInterval = Family{"voicetrends_target_refresh_interval_seconds",
 		"The target's own interval between two refreshes: under the square-root schedule busy numbers get shorter ones than quiet ones; else the effective refresh interval.", TargetLabels}
+	Closed = Family{"voicetrends_closed",
+		"1 through each local day (in the account's timezone) that its closed key closes (holidays and dates, less open), else 0. Flips at local midnight.", AccountLabel}
+	ClosureInfo = Family{"voicetrends_closure_info",
+		"1 while the account is closed today: name is the holiday's name in its own language (closed.dates for a listed date), observed is true on a holiday's observed or substitute day.", ClosureLabels}
+	NextClosure = Family{"voicetrends_next_closure_timestamp_seconds",
+		"Start (local midnight) of the account's next closed day after today, within a year, as a Unix timestamp; absent when there is none.", AccountLabel}
 	RateLimitLimit = Family{"voicetrends_rate_limit_limit",
 		"The API's request limit per window, from X-RateLimit-Limit on the latest response of the group.", LimitLabels}
 	RateLimitRemaining = Family{"voicetrends_rate_limit_remaining",
@@ -118,6 +125,7 @@ var DurationBuckets = []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 // Families lists every family of the collector.
 func Families() []Family {
 	out := []Family{PeriodStart, Up, LoginDeferred, TimezoneMismatch, LastRefreshSuccess, LastSuccess, TargetRefreshInterval, BudgetRequests, RefreshInterval,
+		Closed, ClosureInfo, NextClosure,
 		RateLimitLimit, RateLimitRemaining, RateLimitReset, APIRequests, APIRequestDuration}
 	for _, f := range Figures {
 		out = append(out, f.Family)
