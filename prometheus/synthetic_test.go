@@ -411,14 +411,7 @@ func firstFiring(c pageCase, account string, start time.Time, window time.Durati
 // With VOICETRENDS_SYNTHETIC_REPORT=1 the test also logs when each alert first
 // fired (promtool prints the values of a check expecting none).
 func TestSyntheticTraffic(t *testing.T) {
-	promtest.Require(t, "promtool")
-	t.Parallel()
-	if newYorkErr != nil {
-		t.Fatal(newYorkErr)
-	}
-	report := os.Getenv("VOICETRENDS_SYNTHETIC_REPORT") == "1"
-	dir := t.TempDir()
-	rules := trafficRules(t, dir)
+	report, dir, rules := startSynthetic(t)
 
 	// The timed file.
 	var b strings.Builder
@@ -511,6 +504,21 @@ func writeTimedChecks(b *strings.Builder, seeds []uint64, start time.Time, traff
 				strings.ReplaceAll(firstFiring(c, acct, start, c.deadline), "'", "''"), int(c.deadline/time.Minute), promDuration(start, c.at.Add(c.deadline)), alertLabels, c.alert, acct, c.phone, severity(c.alert))
 		}
 	}
+}
+
+// startSynthetic begins a test on synthetic traffic: it needs promtool and
+// runs in parallel. It returns whether VOICETRENDS_SYNTHETIC_REPORT=1 asks for
+// a report of when each alert first fired, a temporary directory, and the
+// traffic rules written there.
+func startSynthetic(t *testing.T) (report bool, dir, rules string) {
+	t.Helper()
+	promtest.Require(t, "promtool")
+	t.Parallel()
+	if newYorkErr != nil {
+		t.Fatal(newYorkErr)
+	}
+	dir = t.TempDir()
+	return os.Getenv("VOICETRENDS_SYNTHETIC_REPORT") == "1", dir, trafficRules(t, dir)
 }
 
 // trafficRules writes the groups of rules.yml that the traffic alerts need,
