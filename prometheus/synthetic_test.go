@@ -25,7 +25,8 @@ import (
 // per 5 minutes with a business-day shape in New York time (weekends at 30%),
 // 15% of calls transferred, served as the exporter serves period="day": a
 // running count since local midnight, its period start, and the last success
-// time of a refresh every 5 minutes.
+// time, each as of the number's latest refresh (refreshEvery), and
+// voicetrends_closed where an account declares closed days.
 
 // seeds are the named seeds every case runs on.
 var seeds = []uint64{1, 2, 3, 4, 5}
@@ -47,6 +48,15 @@ const (
 
 var (
 	peaks = []float64{60, 20, 5}
+	// refreshEvery is how many 5-minute steps apart each number is refreshed,
+	// as the exporter's square-root schedule spaces them in a busy account
+	// (issue 24): the 60 calls/h number every 5 minutes, the 20 calls/h one
+	// every 10, the 5 calls/h one every 35 (not a divisor of the day, so the
+	// hour of its refreshes moves from day to day); ALL, the busiest, every 5.
+	// Each number is refreshed at local midnight too (its period's rollover),
+	// and its interval counts from its latest refresh.
+	refreshEvery    = []int{1, 2, 7}
+	allRefreshEvery = 1
 	// numbers are the phone labels of the three numbers, busiest first.
 	numbers = []string{"6175550100", "6175550101", "6175550102"}
 
@@ -118,30 +128,49 @@ func transferred(r *rand.Rand, calls int, share float64) int {
 	return tr
 }
 
-// incident changes one number's traffic from from to to: its calls stop, or
-// their transfer share becomes transferShare.
+// incident changes one number's traffic from from to to: its calls stop, fall
+// to scale of their usual rate (scale > 0), or their transfer share becomes
+// transferShare.
 type incident struct {
 	number        int
 	from, to      time.Time
 	stop          bool
+	scale         float64
 	transferShare float64
 }
 
 // account is one synthetic account: which numbers it has (indexes into
 // peaks), whether ALL (their sum) is served, when the exporter was installed
-// (no series before), and its incidents.
+// (no series before), its incidents, and the local dates it declares closed
+// (nil: no voicetrends_closed series, as from an exporter without closures).
 type account struct {
 	name      string
 	numbers   []int
 	all       bool
 	installed time.Time
 	incidents []incident
+	closed    []string
+}
+
+// quietUntil is when the account's first incident on a day it has not
+// declared closed starts: no traffic alert may fire before.
+func (a account) quietUntil() time.Time {
+	var first time.Time
+	for _, inc := range a.incidents {
+		if slices.Contains(a.closed, inc.from.In(newYork).Format(time.DateOnly)) {
+			continue
+		}
+		if first.IsZero() || inc.from.Before(first) {
+			first = inc.from
+		}
+	}
+	return first
 }
 
 // write appends the account's input series, a point every 5 minutes from
 // start to end, to b for promtool; points before the install, or on a local
 // date served returns false for, are missing. The calls of the 5 minutes from
-// a point show at the next point.
+// a point show at the next point that refreshes the number.
 func (a account) write(b *strings.Builder, seed uint64, start, end time.Time, served func(date string) bool) {
 	r := rand.New(rand.NewPCG(seed, uint64(len(a.name))<<32|uint64(a.name[0])))
 	n := int(end.Sub(start)/step) + 1
@@ -152,11 +181,25 @@ func (a account) write(b *strings.Builder, seed uint64, start, end time.Time, se
 	if a.all {
 		phones = append(phones, "ALL")
 	}
+	every := make([]int, len(phones))
+	for p, i := range a.numbers {
+		every[p] = refreshEvery[i]
+	}
+	if a.all {
+		every[len(phones)-1] = allRefreshEvery
+	}
 	calls := make([][]string, len(phones))
 	transfers := make([][]string, len(phones))
+	dayStarts := make([][]string, len(phones))
+	successes := make([][]string, len(phones))
 	runC := make([]float64, len(phones))
 	runT := make([]float64, len(phones))
-	var dayStarts, successes []string
+	// What each phone's latest refresh saw, and at which point: -1 before
+	// its first, after a gap and at each local midnight (a rollover refreshes).
+	seenC := make([]float64, len(phones))
+	seenT := make([]float64, len(phones))
+	seenAt := make([]int, len(phones))
+	var closed []string
 	day := ""
 	var dayStart int64
 	for k := range n {
@@ -169,26 +212,44 @@ func (a account) write(b *strings.Builder, seed uint64, start, end time.Time, se
 			dayStart = time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, newYork).Unix()
 			clear(runC)
 			clear(runT)
+			for p := range seenAt {
+				seenAt[p] = -1
+			}
 		}
 		if t.Before(a.installed) || (served != nil && !served(day)) {
-			dayStarts = append(dayStarts, "_")
-			successes = append(successes, "_")
+			closed = append(closed, "_")
 			for p := range phones {
-				calls[p] = append(calls[p], "_")
-				transfers[p] = append(transfers[p], "_")
+				seenAt[p] = -1
+				for _, s := range []*[]string{&calls[p], &transfers[p], &dayStarts[p], &successes[p]} {
+					*s = append(*s, "_")
+				}
 			}
 		} else {
-			dayStarts = append(dayStarts, strconv.FormatInt(dayStart, 10))
-			// Every refresh succeeds, at the point: the figures are always fresh.
-			successes = append(successes, strconv.Itoa(k*300))
+			c := "0"
+			if slices.Contains(a.closed, day) {
+				c = "1"
+			}
+			closed = append(closed, c)
 			for p := range phones {
-				calls[p] = append(calls[p], strconv.FormatFloat(runC[p], 'f', -1, 64))
-				transfers[p] = append(transfers[p], strconv.FormatFloat(runT[p], 'f', -1, 64))
+				// Every refresh succeeds, at the point.
+				if seenAt[p] < 0 || k-seenAt[p] >= every[p] {
+					seenC[p], seenT[p], seenAt[p] = runC[p], runT[p], k
+				}
+				calls[p] = append(calls[p], strconv.FormatFloat(seenC[p], 'f', -1, 64))
+				transfers[p] = append(transfers[p], strconv.FormatFloat(seenT[p], 'f', -1, 64))
+				dayStarts[p] = append(dayStarts[p], strconv.FormatInt(dayStart, 10))
+				successes[p] = append(successes[p], strconv.Itoa(seenAt[p]*300))
 			}
 		}
 		var allC, allT float64
 		for p, i := range a.numbers {
-			c := poisson(r, peaks[i]*shape(t)/12)
+			mean := peaks[i] * shape(t) / 12
+			for _, inc := range a.incidents {
+				if inc.number == i && inc.scale > 0 && !t.Before(inc.from) && t.Before(inc.to) {
+					mean *= inc.scale
+				}
+			}
+			c := poisson(r, mean)
 			share := 0.15
 			for _, inc := range a.incidents {
 				if inc.number == i && !t.Before(inc.from) && t.Before(inc.to) {
@@ -215,8 +276,11 @@ func (a account) write(b *strings.Builder, seed uint64, start, end time.Time, se
 		sel := fmt.Sprintf(`%s,account="%s-s%d",phone="%s"`, seriesLabels, a.name, seed, phone)
 		fmt.Fprintf(b, "      - series: 'voicetrends_calls{%s,period=\"day\",window=\"current\"}'\n        values: '%s'\n", sel, compress(calls[p]))
 		fmt.Fprintf(b, "      - series: 'voicetrends_transfers{%s,period=\"day\",window=\"current\"}'\n        values: '%s'\n", sel, compress(transfers[p]))
-		fmt.Fprintf(b, "      - series: 'voicetrends_period_start_timestamp_seconds{%s,period=\"day\",window=\"current\"}'\n        values: '%s'\n", sel, compress(dayStarts))
-		fmt.Fprintf(b, "      - series: 'voicetrends_last_success_timestamp_seconds{%s,period=\"day\"}'\n        values: '%s'\n", sel, compress(successes))
+		fmt.Fprintf(b, "      - series: 'voicetrends_period_start_timestamp_seconds{%s,period=\"day\",window=\"current\"}'\n        values: '%s'\n", sel, compress(dayStarts[p]))
+		fmt.Fprintf(b, "      - series: 'voicetrends_last_success_timestamp_seconds{%s,period=\"day\"}'\n        values: '%s'\n", sel, compress(successes[p]))
+	}
+	if a.closed != nil {
+		fmt.Fprintf(b, "      - series: 'voicetrends_closed{%s,account=\"%s-s%d\"}'\n        values: '%s'\n", seriesLabels, a.name, seed, compress(closed))
 	}
 }
 
@@ -322,12 +386,13 @@ func init() {
 	}
 }
 
-// firstFiring is a PromQL expression for the minutes from at to the first
-// evaluation within the last window at which the alert was firing for the
-// number; promtool evaluates it at the end of the window.
-func firstFiring(c pageCase, account string, at time.Time, window time.Duration) string {
+// firstFiring is a PromQL expression for the minutes from the case's
+// incident to the first evaluation within the last window at which the alert
+// was firing for the number, in a file that starts at start; promtool
+// evaluates it at the end of the window.
+func firstFiring(c pageCase, account string, start time.Time, window time.Duration) string {
 	return fmt.Sprintf(`(min_over_time(timestamp(ALERTS{alertname=%q,alertstate="firing",account=%q,phone=%q})[%dm:%dm]) - %d) / 60`,
-		c.alert, account, c.phone, int(window/time.Minute), int(timedStep/time.Minute), int(at.Sub(timedStart)/time.Second))
+		c.alert, account, c.phone, int(window/time.Minute), int(timedStep/time.Minute), int(c.at.Sub(start)/time.Second))
 }
 
 // TestSyntheticTraffic proves the alerts' numbers with promtool, on each of
@@ -346,14 +411,7 @@ func firstFiring(c pageCase, account string, at time.Time, window time.Duration)
 // With VOICETRENDS_SYNTHETIC_REPORT=1 the test also logs when each alert first
 // fired (promtool prints the values of a check expecting none).
 func TestSyntheticTraffic(t *testing.T) {
-	promtest.Require(t, "promtool")
-	t.Parallel()
-	if newYorkErr != nil {
-		t.Fatal(newYorkErr)
-	}
-	report := os.Getenv("VOICETRENDS_SYNTHETIC_REPORT") == "1"
-	dir := t.TempDir()
-	rules := trafficRules(t, dir)
+	report, dir, rules := startSynthetic(t)
 
 	// The timed file.
 	var b strings.Builder
@@ -363,30 +421,7 @@ func TestSyntheticTraffic(t *testing.T) {
 			a.write(&b, seed, timedStart, timedEnd, timedDays)
 		}
 	}
-	b.WriteString("    promql_expr_test:\n")
-	for _, seed := range seeds {
-		for _, a := range timedTraffic {
-			first := a.incidents[0].from
-			fmt.Fprintf(&b, "      - expr: 'count_over_time(ALERTS{alertname=~\"VoiceTrendsCallsBelowUsual|VoiceTrendsTransferRateHigh\",alertstate=\"firing\",account=\"%s-s%d\"}[%dm:%dm])'\n        eval_time: %s\n        exp_samples: []\n",
-				a.name, seed, int(first.Sub(timedStart)/time.Minute), int(timedStep/time.Minute), promDuration(timedStart, first))
-		}
-		for _, c := range pageCases {
-			acct := fmt.Sprintf("%s-s%d", c.account, seed)
-			end := c.at.Add(c.deadline)
-			if report {
-				end = timedEnd
-			}
-			if report {
-				fmt.Fprintf(&b, "      - expr: '%s'\n        eval_time: %s\n        exp_samples: []\n", strings.ReplaceAll(firstFiring(c, acct, c.at, end.Sub(c.at)), "'", "''"), promDuration(timedStart, end))
-				continue
-			}
-			// Firing at the deadline, having first fired no earlier than the
-			// incident: the value is at most the deadline; promtool needs it
-			// exactly, so the check is on "fired within", as 1.
-			fmt.Fprintf(&b, "      - expr: '(%s <= %d) * 0 + 1'\n        eval_time: %s\n        exp_samples:\n          - labels: '{%s,alertname=%q,alertstate=\"firing\",account=%q,phone=%q,severity=%q}'\n            value: 1\n",
-				strings.ReplaceAll(firstFiring(c, acct, c.at, c.deadline), "'", "''"), int(c.deadline/time.Minute), promDuration(timedStart, end), alertLabels, c.alert, acct, c.phone, severity(c.alert))
-		}
-	}
+	writeTimedChecks(&b, seeds, timedStart, timedTraffic, pageCases, timedEnd, report)
 	timed := filepath.Join(dir, "timed_test.yml")
 	if err := os.WriteFile(timed, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -441,6 +476,49 @@ func TestSyntheticTraffic(t *testing.T) {
 		t.Fatalf("promtool test rules on the synthetic traffic, seeds %v (set VOICETRENDS_KEEP_SYNTHETIC=prefix to keep the input): timed: %v, quiet: %v\n%.8000s", seeds, timedErr, quietErr, out)
 	}
 	t.Logf("seeds %v: %d page cases by their deadlines; no alert over %s of normal traffic checked every 15 minutes", seeds, len(pageCases), checked)
+}
+
+// writeTimedChecks appends the checks of a timed file (from start, evaluated
+// every timedStep) to b, on each of seeds: no traffic alert fires for an
+// account before its quietUntil, and each case's alert fires by its deadline.
+// In report mode each case's check instead prints when the alert first fired,
+// up to end.
+func writeTimedChecks(b *strings.Builder, seeds []uint64, start time.Time, traffic []account, cases []pageCase, end time.Time, report bool) {
+	b.WriteString("    promql_expr_test:\n")
+	for _, seed := range seeds {
+		for _, a := range traffic {
+			first := a.quietUntil()
+			fmt.Fprintf(b, "      - expr: 'count_over_time(ALERTS{alertname=~\"VoiceTrendsCallsBelowUsual|VoiceTrendsTransferRateHigh\",alertstate=\"firing\",account=\"%s-s%d\"}[%dm:%dm])'\n        eval_time: %s\n        exp_samples: []\n",
+				a.name, seed, int(first.Sub(start)/time.Minute), int(timedStep/time.Minute), promDuration(start, first))
+		}
+		for _, c := range cases {
+			acct := fmt.Sprintf("%s-s%d", c.account, seed)
+			if report {
+				fmt.Fprintf(b, "      - expr: '%s'\n        eval_time: %s\n        exp_samples: []\n", strings.ReplaceAll(firstFiring(c, acct, start, end.Sub(c.at)), "'", "''"), promDuration(start, end))
+				continue
+			}
+			// Firing at the deadline, having first fired no earlier than the
+			// incident: the value is at most the deadline; promtool needs it
+			// exactly, so the check is on "fired within", as 1.
+			fmt.Fprintf(b, "      - expr: '(%s <= %d) * 0 + 1'\n        eval_time: %s\n        exp_samples:\n          - labels: '{%s,alertname=%q,alertstate=\"firing\",account=%q,phone=%q,severity=%q}'\n            value: 1\n",
+				strings.ReplaceAll(firstFiring(c, acct, start, c.deadline), "'", "''"), int(c.deadline/time.Minute), promDuration(start, c.at.Add(c.deadline)), alertLabels, c.alert, acct, c.phone, severity(c.alert))
+		}
+	}
+}
+
+// startSynthetic begins a test on synthetic traffic: it needs promtool and
+// runs in parallel. It returns whether VOICETRENDS_SYNTHETIC_REPORT=1 asks for
+// a report of when each alert first fired, a temporary directory, and the
+// traffic rules written there.
+func startSynthetic(t *testing.T) (report bool, dir, rules string) {
+	t.Helper()
+	promtest.Require(t, "promtool")
+	t.Parallel()
+	if newYorkErr != nil {
+		t.Fatal(newYorkErr)
+	}
+	dir = t.TempDir()
+	return os.Getenv("VOICETRENDS_SYNTHETIC_REPORT") == "1", dir, trafficRules(t, dir)
 }
 
 // trafficRules writes the groups of rules.yml that the traffic alerts need,
@@ -515,6 +593,16 @@ var gotRE = regexp.MustCompile(`\{account="([^"]+)", alertname="([^"]+)", alerts
 // alert first fired after its incident, per case and seed.
 func logFirstFirings(t *testing.T, out string) {
 	t.Helper()
+	logCaseFirings(t, out, seeds, pageCases)
+	if strings.Contains(out, "quiet_test.yml") && strings.Contains(out[strings.Index(out, "quiet_test.yml"):], "FAILED") {
+		t.Errorf("the quiet file failed:\n%.4000s", out[strings.Index(out, "quiet_test.yml"):])
+	}
+}
+
+// logCaseFirings logs, from promtool's output in report mode, when each
+// case's alert first fired after its incident, per seed.
+func logCaseFirings(t *testing.T, out string, seeds []uint64, cases []pageCase) {
+	t.Helper()
 	first := map[string]string{}
 	for _, m := range gotRE.FindAllStringSubmatch(out, -1) {
 		v, err := strconv.ParseFloat(m[4], 64)
@@ -524,7 +612,7 @@ func logFirstFirings(t *testing.T, out string) {
 		}
 		first[m[1]+"|"+m[2]+"|"+m[3]] = strconv.FormatFloat(v, 'f', -1, 64)
 	}
-	for _, c := range pageCases {
+	for _, c := range cases {
 		var got []string
 		for _, seed := range seeds {
 			v, ok := first[fmt.Sprintf("%s-s%d|%s|%s", c.account, seed, c.alert, c.phone)]
@@ -534,8 +622,5 @@ func logFirstFirings(t *testing.T, out string) {
 			got = append(got, fmt.Sprintf("seed %d: %s", seed, v))
 		}
 		t.Logf("%s (%s, deadline %s): minutes to the page: %s", c.name, c.alert, c.deadline, strings.Join(got, ", "))
-	}
-	if strings.Contains(out, "quiet_test.yml") && strings.Contains(out[strings.Index(out, "quiet_test.yml"):], "FAILED") {
-		t.Errorf("the quiet file failed:\n%.4000s", out[strings.Index(out, "quiet_test.yml"):])
 	}
 }
