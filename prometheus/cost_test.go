@@ -556,6 +556,7 @@ func checkCostResults(ctx context.Context, b *testing.B, srv *promtest.Server) {
 		`count(phone:voicetrends_calls:baseline_kept{baseline="day"})`,
 		`count(phone:voicetrends_calls_below_usual:surprise)`,
 		`count(phone:voicetrends_transfer_ratio:wilson_lower)`,
+		`count(phone:voicetrends_transfers:cusum)`,
 	} {
 		v, err := srv.Query(ctx, q, time.Time{})
 		if err != nil {

@@ -150,6 +150,12 @@ type account struct {
 	installed time.Time
 	incidents []incident
 	closed    []string
+	// peaks and phones, when set, replace the package's peaks and numbers
+	// for this account (numbers index into them), and flat keeps its numbers
+	// at their peak round the clock: the scale run's lines.
+	peaks  []float64
+	phones []string
+	flat   bool
 }
 
 // quietUntil is when the account's first incident on a day it has not
@@ -174,6 +180,10 @@ func (a account) quietUntil() time.Time {
 func (a account) write(b *strings.Builder, seed uint64, start, end time.Time, served func(date string) bool) {
 	r := rand.New(rand.NewPCG(seed, uint64(len(a.name))<<32|uint64(a.name[0])))
 	n := int(end.Sub(start)/step) + 1
+	peaks, numbers := peaks, numbers
+	if a.peaks != nil {
+		peaks, numbers = a.peaks, a.phones
+	}
 	phones := make([]string, 0, len(a.numbers)+1)
 	for _, i := range a.numbers {
 		phones = append(phones, numbers[i])
@@ -183,7 +193,10 @@ func (a account) write(b *strings.Builder, seed uint64, start, end time.Time, se
 	}
 	every := make([]int, len(phones))
 	for p, i := range a.numbers {
-		every[p] = refreshEvery[i]
+		every[p] = 1 // the scale run's lines are busy: refreshed every 5 minutes
+		if a.peaks == nil {
+			every[p] = refreshEvery[i]
+		}
 	}
 	if a.all {
 		every[len(phones)-1] = allRefreshEvery
@@ -242,8 +255,12 @@ func (a account) write(b *strings.Builder, seed uint64, start, end time.Time, se
 			}
 		}
 		var allC, allT float64
+		f := shape(t)
+		if a.flat {
+			f = 1
+		}
 		for p, i := range a.numbers {
-			mean := peaks[i] * shape(t) / 12
+			mean := peaks[i] * f / 12
 			for _, inc := range a.incidents {
 				if inc.number == i && inc.scale > 0 && !t.Before(inc.from) && t.Before(inc.to) {
 					mean *= inc.scale
@@ -526,6 +543,13 @@ func startSynthetic(t *testing.T) (report bool, dir, rules string) {
 // group at every step, and the others judge nothing here.
 func trafficRules(t *testing.T, dir string) string {
 	t.Helper()
+	return groupRules(t, filepath.Join(dir, "traffic_rules.yml"), trafficGroups)
+}
+
+// groupRules writes the named groups of rules.yml, as they are, to path and
+// returns it.
+func groupRules(t *testing.T, path string, groups []string) string {
+	t.Helper()
 	raw, err := os.ReadFile("rules.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -538,18 +562,17 @@ func trafficRules(t *testing.T, dir string) string {
 	}
 	var keep []map[string]any
 	for _, g := range file.Groups {
-		if name, _ := g["name"].(string); slices.Contains(trafficGroups, name) {
+		if name, _ := g["name"].(string); slices.Contains(groups, name) {
 			keep = append(keep, g)
 		}
 	}
-	if len(keep) != len(trafficGroups) {
-		t.Fatalf("rules.yml has %d of the groups %v, want each once", len(keep), trafficGroups)
+	if len(keep) != len(groups) {
+		t.Fatalf("rules.yml has %d of the groups %v, want each once", len(keep), groups)
 	}
 	out, err := yaml.Marshal(map[string]any{"groups": keep})
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "traffic_rules.yml")
 	if err := os.WriteFile(path, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -573,8 +596,14 @@ var trafficGroups = []string{"voicetrends.baseline", "voicetrends.hourly", "voic
 // trafficHeader starts a promtool test file of the traffic rules evaluated
 // every interval.
 func trafficHeader(rules, interval string) string {
+	return rulesHeader(rules, interval, trafficGroups)
+}
+
+// rulesHeader starts a promtool test file of the groups in rules, evaluated
+// in that order every interval.
+func rulesHeader(rules, interval string, groups []string) string {
 	return fmt.Sprintf("rule_files:\n  - %q\nevaluation_interval: %s\ngroup_eval_order: [%s]\ntests:\n  - interval: 5m\n    input_series:\n",
-		rules, interval, strings.Join(trafficGroups, ", "))
+		rules, interval, strings.Join(groups, ", "))
 }
 
 func mustRead(t *testing.T, file string) string {
