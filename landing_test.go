@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -127,11 +128,12 @@ func TestLandingPageRendering(t *testing.T) {
 		}
 		return p
 	}
+	// 06:59:30 UTC is 01:59:30 in New York, a minute before its clocks go
+	// forward: the window's end is at 03:00 there, under another offset.
+	ny, _ := time.LoadLocation("America/New_York")
+	london, _ := time.LoadLocation("Europe/London")
 	data := landingData{Version: "1.2.3", TelemetryPath: "/metrics", Now: now, Accounts: []collector.AccountStatus{
-		{Name: "ops", Tried: true, LastError: `voicetrends: volume 20260307/20260308/day/ALL: auth: HTTP 401 Unauthorized: <b>invalid</b> "login"`, LastErrorAt: now.Add(-90 * time.Second),
-			Spent: 0, Budget: 100, WindowEnd: now.Add(30 * time.Second), Plan: plan(1, false)},
-		{Name: "sales", Plan: plan(3, false), Budget: 50, WindowEnd: now.Add(30 * time.Second)},
-		{Name: "support", Up: true, Tried: true, LastError: "volume 400", LastErrorAt: now.Add(-time.Hour),
+		{Name: "support", Location: ny, Up: true, Tried: true, LastError: "volume 400", LastErrorAt: now.Add(-time.Hour),
 			Spent: 17, Budget: 100, WindowEnd: now.Add(30 * time.Second), Plan: plan(153, true),
 			Failing: []collector.TargetStatus{
 				{Phone: "+19995550000", Period: "day", LastError: "HTTP 400 Bad Request: not a number of this account", LastAttempt: now.Add(-2 * time.Minute)},
@@ -142,6 +144,10 @@ func TestLandingPageRendering(t *testing.T) {
 				{Phone: "ALL", Period: "day", LastSuccess: now.Add(-time.Minute), NextRefresh: now.Add(4 * time.Minute), Interval: 5 * time.Minute},
 				{Phone: "6175550100", Period: "day", LastSuccess: now.Add(-time.Hour), NextRefresh: now.Add(8 * time.Minute), Interval: time.Hour + 8*time.Minute + 51*time.Second},
 			}},
+		{Name: "ops", Location: london, Tried: true, LastError: `voicetrends: volume 20260307/20260308/day/ALL: auth: HTTP 401 Unauthorized: <b>invalid</b> "login"`, LastErrorAt: now.Add(-90 * time.Second),
+			Spent: 0, Budget: 100, WindowEnd: now.Add(30 * time.Second), Plan: plan(1, false)},
+		// No zone: UTC.
+		{Name: "sales", Plan: plan(3, false), Budget: 50, WindowEnd: now.Add(30 * time.Second)},
 	}}
 	var buf bytes.Buffer
 	if err := renderLanding(&buf, data); err != nil {
@@ -150,10 +156,10 @@ func TestLandingPageRendering(t *testing.T) {
 	p := parsePage(t, buf.String())
 
 	for name, want := range map[string]map[string]string{
-		"ops": {"state": "down", "budget": "0 of 100 (window ends 07:00:00 UTC)", "interval": "every 5m", "failing": "0 of 1",
+		"ops": {"state": "down", "budget": "0 of 100 (window ends 2026-03-08 07:00 +00:00)", "interval": "every 5m", "failing": "0 of 1",
 			"last-error": `voicetrends: volume 20260307/20260308/day/ALL: auth: HTTP 401 Unauthorized: <b>invalid</b> "login" (1m30s ago)`},
-		"sales": {"state": "starting", "budget": "0 of 50 (window ends 07:00:00 UTC)", "failing": "0 of 3", "last-error": "none"},
-		"support": {"state": "up", "budget": "17 of 100 (window ends 07:00:00 UTC)", "failing": "2 of 153",
+		"sales": {"state": "starting", "budget": "0 of 50 (window ends 2026-03-08 07:00 +00:00)", "failing": "0 of 3", "last-error": "none"},
+		"support": {"state": "up", "budget": "17 of 100 (window ends 2026-03-08 03:00 -04:00)", "failing": "2 of 153",
 			"interval": "every 22m57s (stretched from 5m by the budget)", "last-error": "volume 400 (1h ago)"},
 	} {
 		got := p.accountRow(t, name)
@@ -175,10 +181,36 @@ func TestLandingPageRendering(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("support's failing targets:\n got: %v\nwant: %v", got, want)
 	}
-	for i, want := range []string{"5m", "1h8m51s"} {
-		if rows := p.tableRows("targets-support"); len(rows) != 2 || rows[i]["every"] != want {
-			t.Errorf("support's targets %v: want target %d refreshed every %s", rows, i, want)
+	for i, want := range []map[string]string{
+		{"every": "5m", "next": "in 4m (2026-03-08 03:03 -04:00)"},
+		{"every": "1h8m51s", "next": "in 8m (2026-03-08 03:07 -04:00)"},
+	} {
+		if rows := p.tableRows("targets-support"); len(rows) != 2 || rows[i]["every"] != want["every"] || rows[i]["next"] != want["next"] {
+			t.Errorf("support's targets %v: want target %d refreshed every %s, next %s", rows, i, want["every"], want["next"])
 		}
+	}
+	if got := p.classText(t, "detail-support", "refresh"); got != "round robin every 22m57s (stretched from 5m by the budget) · each target every 5m to 1h8m51s" {
+		t.Errorf("support's refresh summary: %q", got)
+	}
+	// The accounts as given (Status gives them as configured), not by name:
+	// in the table, the sections and what needs attention.
+	var order, sections, attention []string
+	for _, tr := range find(p.root, byTag("tr")) {
+		if id := attr(tr, "id"); strings.HasPrefix(id, "account-") {
+			order = append(order, strings.TrimPrefix(id, "account-"))
+		}
+	}
+	for _, n := range find(p.root, func(n *html.Node) bool { return hasClass(n, "account") }) {
+		sections = append(sections, strings.TrimPrefix(attr(n, "id"), "detail-"))
+	}
+	for _, n := range find(p.root, func(n *html.Node) bool { return hasClass(n, "account-problems") }) {
+		attention = append(attention, strings.TrimPrefix(attr(n, "id"), "attention-")+": "+text(find(n, byTag("ul"))[0]))
+	}
+	if want := "[support ops sales]"; fmt.Sprint(order) != want || fmt.Sprint(sections) != want {
+		t.Errorf("accounts in the table %v, sections %v, want %s", order, sections, want)
+	}
+	if want := `[support: 2 of 153 targets failing ops: down: voicetrends: volume 20260307/20260308/day/ALL: auth: HTTP 401 Unauthorized: <b>invalid</b> "login"]`; fmt.Sprint(attention) != want {
+		t.Errorf("what needs attention:\n got %v\nwant %s", attention, want)
 	}
 	if rows := p.failing("ops"); len(rows) != 0 {
 		t.Errorf("ops has no failing target, the page lists %v", rows)
@@ -217,9 +249,9 @@ func TestLandingPageShowsWhatIsWrong(t *testing.T) {
 		t.Errorf("support's row: %v, want 1 of 2 failing, the 400 as last error", support)
 	}
 	// Two requests spent, unless a window began since (at a pinned "now" just before a boundary).
-	var spent int
-	var ends string
-	if _, err := fmt.Sscanf(support["budget"], "%d of 100 (window ends %s UTC)", &spent, &ends); err != nil || spent > 2 {
+	// The account's zone is New York's.
+	m := regexp.MustCompile(`^(\d+) of 100 \(window ends \d{4}-\d\d-\d\d \d\d:\d\d -0[45]:00\)$`).FindStringSubmatch(support["budget"])
+	if m == nil || m[1] > "2" {
 		t.Errorf("support's budget: %q, want at most 2 of 100 spent and the window's end", support["budget"])
 	}
 	rows := p.failing("support")
@@ -263,12 +295,13 @@ accounts:
 	return d
 }
 
-// A large account on a bad day lists the first failing targets and counts the rest.
-func TestLandingPageBoundsFailingTargets(t *testing.T) {
+// A large account on a bad day lists the first failing targets and
+// collapses the rest under their count: none is left out.
+func TestLandingPageListsEveryFailingTarget(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC)
 	st := collector.AccountStatus{Name: "big", Tried: true, Plan: collector.Plan{Targets: 3000}}
-	for i := range maxFailingShown + 10 {
+	for i := range failingShown + 40 {
 		st.Failing = append(st.Failing, collector.TargetStatus{Phone: fmt.Sprint(6175550000 + i), Period: "day", LastError: "HTTP 400", LastAttempt: now})
 	}
 	var buf bytes.Buffer
@@ -276,12 +309,12 @@ func TestLandingPageBoundsFailingTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := parsePage(t, buf.String())
-	if rows := p.failing("big"); len(rows) != maxFailingShown {
-		t.Errorf("the page lists %d failing targets, want %d", len(rows), maxFailingShown)
+	head, rest := p.failing("big"), p.tableRows("failing-rest-big")
+	if len(head) != failingShown || len(rest) != 40 || head[0]["phone"] != "6175550000" || rest[39]["phone"] != "6175550059" {
+		t.Errorf("the page lists %d failing targets, then %d collapsed, want %d and 40, all 60 in order", len(head), len(rest), failingShown)
 	}
-	more := find(p.root, func(n *html.Node) bool { return hasClass(n, "more") })
-	if len(more) != 1 || !strings.Contains(text(more[0]), "… and 10 more failing targets") {
-		t.Errorf("the page does not count the targets it leaves out")
+	if got := p.classText(t, "failing-more-big", "more"); !strings.HasPrefix(got, "40 more failing targets") {
+		t.Errorf("the collapsed failing targets: %q, want their count", got)
 	}
 	if got := p.accountRow(t, "big")["failing"]; got != "60 of 3000" {
 		t.Errorf("big's failing count: %q, want 60 of 3000", got)
@@ -343,7 +376,7 @@ func TestLandingPageShowsDeferredLogins(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := parsePage(t, buf.String()).accountRow(t, "ops")
-	if row["state"] != "up" || !strings.Contains(row["budget"], "logins deferred until 07:00:00 UTC: 12 of 15 logins spent") {
+	if row["state"] != "up" || !strings.Contains(row["budget"], "logins deferred until 2026-03-08 07:00 +00:00: 12 of 15 logins spent") {
 		t.Errorf("state %q, budget %q: want up, and the deferral beside the budget", row["state"], row["budget"])
 	}
 }
