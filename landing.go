@@ -28,7 +28,7 @@ import (
 // failingShown is how many failing targets an account lists before the
 // rest collapse under a count, so that a bad day at 300 numbers still shows
 // what is wrong at a glance; none is left out.
-const failingShown = 20
+const failingShown = 10
 
 // topNumbers is how many numbers an account shows, the busiest by today's
 // calls, before the rest collapse under a count (ALL comes first, besides).
@@ -343,7 +343,7 @@ th.day { text-align: center; }
 <dt>Periods</dt><dd class="periods">{{join .Periods ", "}}{{if .Plan.DerivePeriods}} (derive_periods: one day request per number serves all){{end}}</dd>
 </dl>
 {{- if .Top}}
-<h3>{{if .Rest}}The {{len .Top}} busiest numbers by today's calls{{else}}Numbers, busiest first{{end}}</h3>
+<h3>{{if .Rest}}The busiest numbers by today's calls{{else}}Numbers, busiest first{{end}}</h3>
 {{- template "numbers" (numberTable (print "numbers-" .Name) .Top)}}
 {{- with .Rest}}
 <details class="rest" id="rest-{{$a.Name}}">

@@ -13,6 +13,8 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/voicetrends/voicetrends_exporter/collector"
+	"github.com/voicetrends/voicetrends_exporter/internal/closure"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
 // page is a parsed landing page.
@@ -310,14 +312,14 @@ func TestLandingPageListsEveryFailingTarget(t *testing.T) {
 	}
 	p := parsePage(t, buf.String())
 	head, rest := p.failing("big"), p.tableRows("failing-rest-big")
-	if len(head) != failingShown || len(rest) != 40 || head[0]["phone"] != "6175550000" || rest[39]["phone"] != "6175550059" {
-		t.Errorf("the page lists %d failing targets, then %d collapsed, want %d and 40, all 60 in order", len(head), len(rest), failingShown)
+	if len(head) != failingShown || len(rest) != 40 || head[0]["phone"] != "6175550000" || rest[39]["phone"] != fmt.Sprint(6175550000+failingShown+39) {
+		t.Errorf("the page lists %d failing targets, then %d collapsed, want %d and 40, all in order", len(head), len(rest), failingShown)
 	}
 	if got := p.classText(t, "failing-more-big", "more"); !strings.HasPrefix(got, "40 more failing targets") {
 		t.Errorf("the collapsed failing targets: %q, want their count", got)
 	}
-	if got := p.accountRow(t, "big")["failing"]; got != "60 of 3000" {
-		t.Errorf("big's failing count: %q, want 60 of 3000", got)
+	if got, want := p.accountRow(t, "big")["failing"], fmt.Sprintf("%d of 3000", failingShown+40); got != want {
+		t.Errorf("big's failing count: %q, want %s", got, want)
 	}
 }
 
@@ -379,4 +381,92 @@ func TestLandingPageShowsDeferredLogins(t *testing.T) {
 	if row["state"] != "up" || !strings.Contains(row["budget"], "logins deferred until 2026-03-08 07:00 +00:00: 12 of 15 logins spent") {
 		t.Errorf("state %q, budget %q: want up, and the deferral beside the budget", row["state"], row["budget"])
 	}
+}
+
+// bigNow is the instant of bigAccounts: 09:15 in New York on Christmas Eve.
+var bigNow = time.Date(2026, 12, 24, 14, 15, 0, 0, time.UTC)
+
+// bigPhones is how many numbers, ALL aside, bigAccounts' large account has.
+const bigPhones = 300
+
+// bigCalls is number i's calls today in bigAccounts: all distinct, in no
+// order of i, so that the page's ranking shows.
+func bigCalls(i int) float64 { return float64((i * 7919) % 1009) }
+
+// bigAccounts are two accounts as Status gives them at bigNow, configured
+// in this order: callcentre, closed today, with bigPhones numbers over
+// three periods, 28 failing targets (week, every 11th number) of which 3 are past max_data_age; then
+// backoffice, in London, with two numbers, all well.
+func bigAccounts() []collector.AccountStatus {
+	ny, _ := time.LoadLocation("America/New_York")
+	london, _ := time.LoadLocation("Europe/London")
+	periods := []string{"day", "week", "month"}
+	cc := collector.AccountStatus{Name: "callcentre", Location: ny, Zone: "America/New_York", Up: true, Tried: true,
+		Spent: 61, Budget: 100, WindowEnd: bigNow.Add(15 * time.Minute), Periods: periods,
+		LastError: "HTTP 502 Bad Gateway", LastErrorAt: bigNow.Add(-3 * time.Minute),
+		Plan: collector.Plan{Targets: 3 * (bigPhones + 1), RefreshInterval: 5 * time.Minute, Interval: 22*time.Minute + 57*time.Second},
+		Closures: collector.ClosureStatus{Configured: true, Holidays: "US",
+			Today: &closure.Closure{Date: voicetrends.DateOf(bigNow), Name: "Christmas Eve"},
+			Next:  &closure.Closure{Date: voicetrends.DateOf(bigNow).AddDays(1), Name: "Christmas Day"}},
+		Oldest: bigNow.Add(-3 * time.Hour)}
+	for i := range bigPhones + 1 {
+		phone := voicetrends.AllPhones
+		today, yesterday := voicetrends.Bucket{}, voicetrends.Bucket{}
+		if i > 0 {
+			phone = fmt.Sprintf("+1617555%04d", i)
+			today.Set(voicetrends.Calls, bigCalls(i))
+			yesterday.Set(voicetrends.Calls, bigCalls(i)+100)
+		} else {
+			today.Set(voicetrends.Calls, 151234)
+			yesterday.Set(voicetrends.Calls, 181234)
+		}
+		today.Set(voicetrends.Transfers, 3)
+		today.Set(voicetrends.TransferRate, 12.5)
+		yesterday.Set(voicetrends.Transfers, 4)
+		yesterday.Set(voicetrends.TransferRate, 10)
+		// The square-root schedule: ALL every 5m, the others up to 2h.
+		interval := 5*time.Minute + time.Duration(i%24)*5*time.Minute
+		cc.Phones = append(cc.Phones, phone)
+		cc.Numbers = append(cc.Numbers, collector.NumberStatus{Phone: phone, Today: &today, Yesterday: &yesterday, Interval: interval})
+		for _, period := range periods {
+			t := collector.TargetStatus{Phone: phone, Period: period, LastAttempt: bigNow.Add(-time.Minute), LastSuccess: bigNow.Add(-time.Minute),
+				NextRefresh: bigNow.Add(interval - time.Minute), Interval: interval}
+			if period == "week" && i%11 == 1 { // 28 of them
+				t.LastError, t.LastSuccess = "HTTP 502 Bad Gateway", bigNow.Add(-time.Hour)
+				if len(cc.Failing) < 3 {
+					t.LastSuccess = bigNow.Add(-3 * time.Hour)
+					cc.Stale++
+				}
+				cc.Failing = append(cc.Failing, t)
+			} else {
+				cc.OK++
+			}
+			cc.Targets = append(cc.Targets, t)
+		}
+	}
+	bo := collector.AccountStatus{Name: "backoffice", Location: london, Zone: "Europe/London", Up: true, Tried: true,
+		Spent: 4, Budget: 100, WindowEnd: bigNow.Add(15 * time.Minute), Periods: []string{"day"}, Phones: []string{voicetrends.AllPhones, "+442079460000"},
+		Plan: collector.Plan{Targets: 2, RefreshInterval: 5 * time.Minute, Interval: 5 * time.Minute}, Oldest: bigNow.Add(-time.Minute), OK: 2}
+	for _, phone := range bo.Phones {
+		bo.Targets = append(bo.Targets, collector.TargetStatus{Phone: phone, Period: "day", LastAttempt: bigNow.Add(-time.Minute), LastSuccess: bigNow.Add(-time.Minute),
+			NextRefresh: bigNow.Add(4 * time.Minute), Interval: 5 * time.Minute})
+		bo.Numbers = append(bo.Numbers, collector.NumberStatus{Phone: phone, Interval: 5 * time.Minute})
+	}
+	return []collector.AccountStatus{cc, bo}
+}
+
+// BenchmarkStatusPage300 renders the status page of bigAccounts: 301
+// numbers over 3 periods and a small account.
+func BenchmarkStatusPage300(b *testing.B) {
+	data := landingData{Version: "1.2.3", TelemetryPath: "/metrics", Now: bigNow, Refresh: landingRefresh, Accounts: bigAccounts()}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := renderLanding(&buf, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/page")
+	b.ReportMetric(float64(buf.Len()), "bytes/page")
 }
