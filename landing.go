@@ -171,76 +171,130 @@ func busiest(numbers []collector.NumberStatus) (top, rest []collector.NumberStat
 	return append(all, ranked[:cut]...), ranked[cut:]
 }
 
-// table is a table's id and rows, for a template that renders it, with
-// the page's now.
-type table[T any] struct {
-	ID   string
-	Now  time.Time
-	Rows []T
+// rowWriter writes a table's rows, each cell's text escaped, for the
+// template to insert: the long tables (903 targets at 300 numbers) are
+// written here because the template's reflection costs microseconds a cell
+// (BenchmarkStatusPage300).
+type rowWriter struct{ b strings.Builder }
+
+// rowBytes is about the length of a row, to size a table's at once.
+const rowBytes = 256
+
+// row starts a row, ending the one before.
+func (w *rowWriter) row() {
+	if w.b.Len() > 0 {
+		w.b.WriteString("</tr>")
+	}
+	w.b.WriteString("\n<tr>")
+}
+
+// cell writes a cell of class (trusted, a constant) holding text.
+func (w *rowWriter) cell(class, text string) {
+	w.b.WriteString(`<td class="`)
+	w.b.WriteString(class)
+	w.b.WriteString(`">`)
+	w.b.WriteString(template.HTMLEscapeString(text))
+	w.b.WriteString("</td>")
+}
+
+// html ends the last row and returns the rows, escaped by cell.
+func (w *rowWriter) html() template.HTML {
+	if w.b.Len() == 0 {
+		return ""
+	}
+	w.b.WriteString("</tr>")
+	return template.HTML(w.b.String()) // #nosec G203 -- every text went through HTMLEscapeString
+}
+
+// failingRows are the rows of failing targets.
+func failingRows(now time.Time, ts []collector.TargetStatus) template.HTML {
+	var w rowWriter
+	w.b.Grow(len(ts) * rowBytes)
+	for _, t := range ts {
+		w.row()
+		w.cell("phone", t.Phone)
+		w.cell("period", t.Period)
+		w.cell("error", t.LastError)
+		w.cell("attempt", age(now, t.LastAttempt))
+		w.cell("success", age(now, t.LastSuccess))
+	}
+	return w.html()
+}
+
+// numberRows are the rows of numbers' day figures.
+func numberRows(ns []collector.NumberStatus) template.HTML {
+	var w rowWriter
+	w.b.Grow(len(ns) * rowBytes)
+	for _, n := range ns {
+		w.row()
+		w.cell("phone", n.Phone)
+		w.cell("num today-calls", figure(n.Today, voicetrends.Calls))
+		w.cell("num today-transfers", figure(n.Today, voicetrends.Transfers))
+		w.cell("num today-rate", figure(n.Today, voicetrends.TransferRate))
+		w.cell("num yesterday-calls", figure(n.Yesterday, voicetrends.Calls))
+		w.cell("num yesterday-transfers", figure(n.Yesterday, voicetrends.Transfers))
+		w.cell("num yesterday-rate", figure(n.Yesterday, voicetrends.TransferRate))
+		w.cell("every", dur(n.Interval))
+	}
+	return w.html()
+}
+
+// targetRows are the rows of every target, their times in loc.
+func targetRows(now time.Time, loc *time.Location, ts []collector.TargetStatus) template.HTML {
+	var w rowWriter
+	w.b.Grow(len(ts) * rowBytes)
+	for _, t := range ts {
+		w.row()
+		w.cell("phone", t.Phone)
+		w.cell("period", t.Period)
+		w.cell("success", age(now, t.LastSuccess))
+		next := until(now, loc, t.NextRefresh)
+		if t.Retry {
+			next += ", a retry"
+		}
+		w.cell("next", next)
+		w.cell("every", dur(t.Interval))
+	}
+	return w.html()
+}
+
+// age says how long before now t was, or "never" for zero.
+func age(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return model.Duration(now.Sub(t).Truncate(time.Second)).String() + " ago"
+}
+
+// dur writes d as Prometheus does.
+func dur(d time.Duration) string { return model.Duration(d).String() }
+
+// until says when t comes after now, in loc, or "due now".
+func until(now time.Time, loc *time.Location, t time.Time) string {
+	if !t.After(now) {
+		return "due now"
+	}
+	return "in " + model.Duration(t.Sub(now).Truncate(time.Second)).String() + " (" + at(loc, t) + ")"
 }
 
 var landingTemplate = template.Must(template.New("landing").Funcs(template.FuncMap{
-	"age": func(now, t time.Time) string {
-		if t.IsZero() {
-			return "never"
-		}
-		return model.Duration(now.Sub(t).Truncate(time.Second)).String() + " ago"
-	},
-	"dur":   func(d time.Duration) string { return model.Duration(d).String() },
-	"at":    at,
-	"stamp": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"until": func(now time.Time, loc *time.Location, t time.Time) string {
-		if !t.After(now) {
-			return "due now"
-		}
-		return "in " + model.Duration(t.Sub(now).Truncate(time.Second)).String() + " (" + at(loc, t) + ")"
-	},
-	"failingTable": func(id string, now time.Time, ts []collector.TargetStatus) table[collector.TargetStatus] {
-		return table[collector.TargetStatus]{ID: id, Now: now, Rows: ts}
-	},
-	"numberTable": func(id string, ns []collector.NumberStatus) table[collector.NumberStatus] {
-		return table[collector.NumberStatus]{ID: id, Rows: ns}
-	},
-	"many":    func(phones []string) bool { return len(phones) > topNumbers },
-	"seconds": func(d time.Duration) int { return int(d.Seconds()) },
-	"join":    strings.Join,
-	"has":     slices.Contains[[]string],
-	"figure":  figure,
+	"age":         age,
+	"dur":         dur,
+	"at":          at,
+	"stamp":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"failingRows": failingRows,
+	"numberRows":  numberRows,
+	"targetRows":  targetRows,
+	"many":        func(phones []string) bool { return len(phones) > topNumbers },
+	"seconds":     func(d time.Duration) int { return int(d.Seconds()) },
+	"join":        strings.Join,
+	"has":         slices.Contains[[]string],
 }).Parse(`{{define "failing"}}
-<table class="failing-targets" id="{{.ID}}">
 <thead><tr><th>Phone</th><th>Period</th><th>Last error</th><th>Failed</th><th>Last success</th></tr></thead>
-<tbody>
-{{- range .Rows}}
-<tr>
-<td class="phone">{{.Phone}}</td>
-<td class="period">{{.Period}}</td>
-<td class="error">{{.LastError}}</td>
-<td class="attempt">{{age $.Now .LastAttempt}}</td>
-<td class="success">{{age $.Now .LastSuccess}}</td>
-</tr>
-{{- end}}
-</tbody>
-</table>
 {{- end}}
 {{- define "numbers"}}
-<table class="numbers" id="{{.ID}}">
 <thead><tr><th rowspan="2">Number</th><th class="day" colspan="3">Today so far</th><th class="day" colspan="3">Yesterday</th><th rowspan="2">Refreshed every</th></tr>
 <tr><th>Calls</th><th>Transfers</th><th>Transfer rate</th><th>Calls</th><th>Transfers</th><th>Transfer rate</th></tr></thead>
-<tbody>
-{{- range .Rows}}
-<tr>
-<td class="phone">{{.Phone}}</td>
-<td class="num today-calls">{{figure .Today "calls"}}</td>
-<td class="num today-transfers">{{figure .Today "transfers"}}</td>
-<td class="num today-rate">{{figure .Today "rate"}}</td>
-<td class="num yesterday-calls">{{figure .Yesterday "calls"}}</td>
-<td class="num yesterday-transfers">{{figure .Yesterday "transfers"}}</td>
-<td class="num yesterday-rate">{{figure .Yesterday "rate"}}</td>
-<td class="every">{{dur .Interval}}</td>
-</tr>
-{{- end}}
-</tbody>
-</table>
 {{- end}}
 {{- define "page"}}<!DOCTYPE html>
 <html lang="en">
@@ -302,11 +356,17 @@ th.day { text-align: center; }
 {{- end}}
 </ul>
 {{- if .FailingHead}}
-{{- template "failing" (failingTable (print "failing-" .Name) $.Now .FailingHead)}}
+<table class="failing-targets" id="failing-{{.Name}}">{{template "failing"}}
+<tbody>{{failingRows $.Now .FailingHead}}
+</tbody>
+</table>
 {{- with .FailingRest}}
 <details class="more" id="failing-more-{{$a.Name}}">
 <summary>{{len .}} more failing targets</summary>
-{{- template "failing" (failingTable (print "failing-rest-" $a.Name) $.Now .)}}
+<table class="failing-targets" id="failing-rest-{{$a.Name}}">{{template "failing"}}
+<tbody>{{failingRows $.Now .}}
+</tbody>
+</table>
 </details>
 {{- end}}
 {{- end}}
@@ -344,11 +404,17 @@ th.day { text-align: center; }
 </dl>
 {{- if .Top}}
 <h3>{{if .Rest}}The busiest numbers by today's calls{{else}}Numbers, busiest first{{end}}</h3>
-{{- template "numbers" (numberTable (print "numbers-" .Name) .Top)}}
+<table class="numbers" id="numbers-{{.Name}}">{{template "numbers"}}
+<tbody>{{numberRows .Top}}
+</tbody>
+</table>
 {{- with .Rest}}
 <details class="rest" id="rest-{{$a.Name}}">
 <summary>{{len .}} more numbers, busiest first</summary>
-{{- template "numbers" (numberTable (print "numbers-rest-" $a.Name) .)}}
+<table class="numbers" id="numbers-rest-{{$a.Name}}">{{template "numbers"}}
+<tbody>{{numberRows .}}
+</tbody>
+</table>
 </details>
 {{- end}}
 <p class="none"><small>As the exporter holds them (the day figures of its latest refresh); – where it holds none: not fetched yet, older than max_data_age, or not sent by the API.</small></p>
@@ -360,17 +426,7 @@ th.day { text-align: center; }
 <summary>All {{len .Targets}} targets: last success, next refresh, interval</summary>
 <table class="targets" id="targets-{{.Name}}">
 <thead><tr><th>Number</th><th>Period</th><th>Last success</th><th>Next refresh</th><th>Refreshed every</th></tr></thead>
-<tbody>
-{{- $loc := .Location}}
-{{- range .Targets}}
-<tr>
-<td class="phone">{{.Phone}}</td>
-<td class="period">{{.Period}}</td>
-<td class="success">{{age $.Now .LastSuccess}}</td>
-<td class="next">{{until $.Now $loc .NextRefresh}}{{if .Retry}}, a retry{{end}}</td>
-<td class="every">{{dur .Interval}}</td>
-</tr>
-{{- end}}
+<tbody>{{targetRows $.Now .Location .Targets}}
 </tbody>
 </table>
 </details>
@@ -401,14 +457,10 @@ func landingHandler(exporter *collector.Exporter, telemetryPath string, demo boo
 	})
 }
 
-// pageFigures are the figures the page shows, by the template's names.
-var pageFigures = map[string]voicetrends.Figure{"calls": voicetrends.Calls, "transfers": voicetrends.Transfers, "rate": voicetrends.TransferRate}
-
 // figure formats one of a day bucket's figures for the page: a count, or
 // the transfer rate in percent with VoiceTrends' one decimal; "–" when the
 // exporter holds no such figure.
-func figure(b *voicetrends.Bucket, which string) string {
-	f := pageFigures[which]
+func figure(b *voicetrends.Bucket, f voicetrends.Figure) string {
 	if b == nil {
 		return "–"
 	}

@@ -138,7 +138,7 @@ func TestLandingPageRendering(t *testing.T) {
 		{Name: "support", Location: ny, Up: true, Tried: true, LastError: "volume 400", LastErrorAt: now.Add(-time.Hour),
 			Spent: 17, Budget: 100, WindowEnd: now.Add(30 * time.Second), Plan: plan(153, true),
 			Failing: []collector.TargetStatus{
-				{Phone: "+19995550000", Period: "day", LastError: "HTTP 400 Bad Request: not a number of this account", LastAttempt: now.Add(-2 * time.Minute)},
+				{Phone: "+19995550000", Period: "day", LastError: "HTTP 400 Bad Request: not a number of this account <script>alert(1)</script>", LastAttempt: now.Add(-2 * time.Minute)},
 				{Phone: "6175550100", Period: "week", LastError: "HTTP 502 Bad Gateway", LastAttempt: now.Add(-10 * time.Second), LastSuccess: now.Add(-(time.Hour + 30*time.Second))},
 			},
 			// The square-root schedule: each target its own interval.
@@ -171,12 +171,12 @@ func TestLandingPageRendering(t *testing.T) {
 			}
 		}
 	}
-	// The error's markup is text, not markup.
+	// The errors' markup is text, not markup: the account's <b> here, a target's <script> below.
 	if n := find(p.root, byTag("b")); len(n) != 0 {
 		t.Errorf("an error's <b> became an element: the page does not escape errors")
 	}
 	want := []map[string]string{
-		{"phone": "+19995550000", "period": "day", "error": "HTTP 400 Bad Request: not a number of this account", "attempt": "2m ago", "success": "never"},
+		{"phone": "+19995550000", "period": "day", "error": "HTTP 400 Bad Request: not a number of this account <script>alert(1)</script>", "attempt": "2m ago", "success": "never"},
 		{"phone": "6175550100", "period": "week", "error": "HTTP 502 Bad Gateway", "attempt": "10s ago", "success": "1h30s ago"},
 	}
 	got := p.failing("support")
