@@ -66,6 +66,7 @@ type accountView struct {
 	Problems                 []problem
 	FailingHead, FailingRest []collector.TargetStatus
 	Top, Rest                []collector.NumberStatus // the busiest numbers by today's calls, and the others
+	Total                    int                      // the account's targets
 	Pending                  int                      // targets neither ok nor failing: not tried yet
 	Fastest, Slowest         time.Duration            // the range of the targets' own intervals
 }
@@ -88,11 +89,9 @@ func layout(data landingData) landingView {
 		a := accountView{AccountStatus: st}
 		a.FailingHead = st.Failing[:min(len(st.Failing), failingShown)]
 		a.FailingRest = st.Failing[len(a.FailingHead):]
-		total := st.Plan.Targets
-		if len(st.Targets) > 0 {
-			total = len(st.Targets)
-		}
-		a.Pending = max(0, total-st.OK-len(st.Failing))
+		// Before the first snapshot the plan knows how many targets there are.
+		a.Total = max(st.Plan.Targets, len(st.Targets))
+		a.Pending = max(0, a.Total-st.OK-len(st.Failing))
 		for i, t := range st.Targets {
 			if i == 0 || t.Interval < a.Fastest {
 				a.Fastest = t.Interval
@@ -100,20 +99,23 @@ func layout(data landingData) landingView {
 			a.Slowest = max(a.Slowest, t.Interval)
 		}
 		a.Top, a.Rest = busiest(st.Numbers)
-		a.Problems = problems(st, data.Now)
+		a.Problems = problems(st, a.Total)
 		v.Wrong += len(a.Problems)
 		v.Accounts = append(v.Accounts, a)
 	}
 	return v
 }
 
-// problems lists what is wrong with the account, or worth knowing first.
-func problems(st collector.AccountStatus, now time.Time) []problem {
+// problems lists what is wrong with the account of total targets, or
+// worth knowing first.
+func problems(st collector.AccountStatus, total int) []problem {
 	var out []problem
-	switch {
-	case st.Stopping:
-	case st.Tried && !st.Up:
-		out = append(out, problem{"down", "down: " + st.LastError})
+	if st.Tried && !st.Up && !st.Stopping {
+		down := "down"
+		if st.LastError != "" {
+			down += ": " + st.LastError
+		}
+		out = append(out, problem{"down", down})
 	}
 	if st.Timezone != "" {
 		out = append(out, problem{"zone", "wrong timezone, figures withheld: " + st.Timezone})
@@ -122,7 +124,7 @@ func problems(st collector.AccountStatus, now time.Time) []problem {
 		out = append(out, problem{"deferred", "logins deferred until " + at(st.Location, st.LoginDeferredUntil) + ": " + st.LoginDeferred})
 	}
 	if n := len(st.Failing); n > 0 {
-		out = append(out, problem{"failing", fmt.Sprintf("%d of %d targets failing", n, max(st.Plan.Targets, len(st.Targets)))})
+		out = append(out, problem{"failing", fmt.Sprintf("%d of %d targets failing", n, total)})
 	}
 	if st.Stale > 0 {
 		out = append(out, problem{"stale", fmt.Sprintf("%d targets' figures older than max_data_age, withdrawn from the metrics", st.Stale)})
@@ -394,7 +396,7 @@ th.day { text-align: center; }
 <h2>{{.Name}}</h2>
 <dl class="facts">
 <dt>Time zone</dt><dd class="zone">{{.Zone}}</dd>
-<dt>Targets</dt><dd class="targets">{{len .Targets}}: {{.OK}} ok, {{len .Failing}} failing, {{.Pending}} not tried yet{{with .Stale}} · {{.}} with figures older than max_data_age{{end}}</dd>
+<dt>Targets</dt><dd class="targets">{{.Total}}: {{.OK}} ok, {{len .Failing}} failing, {{.Pending}} not tried yet{{with .Stale}} · {{.}} with figures older than max_data_age{{end}}</dd>
 <dt>Budget</dt><dd class="budget">{{.Spent}} of {{.Budget}} data requests spent this window, which ends {{at .Location .WindowEnd}}</dd>
 <dt>Refreshed</dt><dd class="refresh">round robin every {{dur .Plan.Interval}}{{if .Plan.Stretched}} <span class="stretched">(stretched from {{dur .Plan.RefreshInterval}} by the budget)</span>{{end}}{{if .Targets}} · each target {{if eq .Fastest .Slowest}}every {{dur .Fastest}}{{else}}every {{dur .Fastest}} to {{dur .Slowest}}{{end}}{{end}}</dd>
 <dt>Oldest figures</dt><dd class="oldest">{{if .Oldest.IsZero}}none yet{{else}}fetched {{age $.Now .Oldest}}{{end}}{{with .Never}} · {{.}} target(s) without figures yet{{end}}</dd>

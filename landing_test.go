@@ -470,3 +470,60 @@ func BenchmarkStatusPage300(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/page")
 	b.ReportMetric(float64(buf.Len()), "bytes/page")
 }
+
+// TestLandingPageAttention: each thing wrong with an account is said first,
+// under the account, its times in the account's zone; an account with none
+// is not listed, and a page with none says so.
+func TestLandingPageAttention(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 6, 14, 15, 0, 0, time.UTC)
+	ny, _ := time.LoadLocation("America/New_York")
+	ok := collector.AccountStatus{Name: "acme", Location: ny, Up: true, Tried: true, Plan: collector.Plan{Targets: 3}, OK: 3}
+	with := func(change func(*collector.AccountStatus)) collector.AccountStatus {
+		st := ok
+		change(&st)
+		return st
+	}
+	for _, tc := range []struct {
+		name string
+		st   collector.AccountStatus
+		want []string // class: text of each item
+	}{
+		{"all well", ok, nil},
+		{"starting", with(func(st *collector.AccountStatus) { st.Up, st.Tried, st.OK = false, false, 0 }), nil},
+		{"stopping", with(func(st *collector.AccountStatus) { st.Up, st.Stopping, st.LastError = false, true, "context canceled" }), nil},
+		{"down", with(func(st *collector.AccountStatus) { st.Up, st.LastError = false, "HTTP 401 Unauthorized" }),
+			[]string{"down: down: HTTP 401 Unauthorized"}},
+		{"wrong zone", with(func(st *collector.AccountStatus) {
+			st.Timezone = "the API's buckets start at midnight UTC+0: set the account's timezone: UTC"
+		}), []string{"zone: wrong timezone, figures withheld: the API's buckets start at midnight UTC+0: set the account's timezone: UTC"}},
+		{"deferred", with(func(st *collector.AccountStatus) {
+			st.LoginDeferred, st.LoginDeferredUntil = "12 of 15 logins spent", now.Add(15*time.Minute)
+		}), []string{"deferred: logins deferred until 2026-12-06 09:30 -05:00: 12 of 15 logins spent"}},
+		{"failing and stale", with(func(st *collector.AccountStatus) {
+			st.OK, st.Stale = 2, 1
+			st.Failing = []collector.TargetStatus{{Phone: "ALL", Period: "week", LastError: "HTTP 502"}}
+		}), []string{"failing: 1 of 3 targets failing", "stale: 1 targets' figures older than max_data_age, withdrawn from the metrics"}},
+		{"closed", with(func(st *collector.AccountStatus) {
+			st.Closures = collector.ClosureStatus{Configured: true, Today: &closure.Closure{Date: voicetrends.DateOf(now), Name: "closed.dates"}}
+		}), []string{"closed: closed today: 2026-12-06 Sun closed.dates"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := renderLanding(&buf, landingData{TelemetryPath: "/metrics", Now: now, Accounts: []collector.AccountStatus{tc.st}}); err != nil {
+				t.Fatal(err)
+			}
+			p := parsePage(t, buf.String())
+			var got []string
+			for _, li := range find(p.root, byTag("li")) {
+				got = append(got, attr(li, "class")+": "+text(li))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("what needs attention:\n got %q\nwant %q", got, tc.want)
+			}
+			if listed, well := len(find(p.root, byID("attention-acme"))) == 1, len(find(p.root, byID("all-well"))) == 1; listed == well || listed != (tc.want != nil) {
+				t.Errorf("acme listed %v, the page says all is well %v; want one or the other", listed, well)
+			}
+		})
+	}
+}
