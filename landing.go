@@ -208,27 +208,31 @@ func (w *rowWriter) html() template.HTML {
 	return template.HTML(w.b.String()) // #nosec G203 -- every text went through HTMLEscapeString
 }
 
+// writeRows writes one row per item, its cells written by cells.
+func writeRows[T any](items []T, cells func(*rowWriter, T)) template.HTML {
+	var w rowWriter
+	w.b.Grow(len(items) * rowBytes)
+	for _, item := range items {
+		w.row()
+		cells(&w, item)
+	}
+	return w.html()
+}
+
 // failingRows are the rows of failing targets.
 func failingRows(now time.Time, ts []collector.TargetStatus) template.HTML {
-	var w rowWriter
-	w.b.Grow(len(ts) * rowBytes)
-	for _, t := range ts {
-		w.row()
+	return writeRows(ts, func(w *rowWriter, t collector.TargetStatus) {
 		w.cell("phone", t.Phone)
 		w.cell("period", t.Period)
 		w.cell("error", t.LastError)
 		w.cell("attempt", age(now, t.LastAttempt))
 		w.cell("success", age(now, t.LastSuccess))
-	}
-	return w.html()
+	})
 }
 
 // numberRows are the rows of numbers' day figures.
 func numberRows(ns []collector.NumberStatus) template.HTML {
-	var w rowWriter
-	w.b.Grow(len(ns) * rowBytes)
-	for _, n := range ns {
-		w.row()
+	return writeRows(ns, func(w *rowWriter, n collector.NumberStatus) {
 		w.cell("phone", n.Phone)
 		w.cell("num today-calls", figure(n.Today, voicetrends.Calls))
 		w.cell("num today-transfers", figure(n.Today, voicetrends.Transfers))
@@ -237,27 +241,22 @@ func numberRows(ns []collector.NumberStatus) template.HTML {
 		w.cell("num yesterday-transfers", figure(n.Yesterday, voicetrends.Transfers))
 		w.cell("num yesterday-rate", figure(n.Yesterday, voicetrends.TransferRate))
 		w.cell("every", dur(n.Interval))
-	}
-	return w.html()
+	})
 }
 
 // targetRows are the rows of every target, their times in loc.
 func targetRows(now time.Time, loc *time.Location, ts []collector.TargetStatus) template.HTML {
-	var w rowWriter
-	w.b.Grow(len(ts) * rowBytes)
-	for _, t := range ts {
-		w.row()
-		w.cell("phone", t.Phone)
-		w.cell("period", t.Period)
-		w.cell("success", age(now, t.LastSuccess))
+	return writeRows(ts, func(w *rowWriter, t collector.TargetStatus) {
 		next := until(now, loc, t.NextRefresh)
 		if t.Retry {
 			next += ", a retry"
 		}
+		w.cell("phone", t.Phone)
+		w.cell("period", t.Period)
+		w.cell("success", age(now, t.LastSuccess))
 		w.cell("next", next)
 		w.cell("every", dur(t.Interval))
-	}
-	return w.html()
+	})
 }
 
 // age says how long before now t was, or "never" for zero.
