@@ -196,15 +196,8 @@ func TestLandingPageRendering(t *testing.T) {
 	}
 	// The accounts as given (Status gives them as configured), not by name:
 	// in the table, the sections and what needs attention.
-	var order, sections, attention []string
-	for _, tr := range find(p.root, byTag("tr")) {
-		if id := attr(tr, "id"); strings.HasPrefix(id, "account-") {
-			order = append(order, strings.TrimPrefix(id, "account-"))
-		}
-	}
-	for _, n := range find(p.root, func(n *html.Node) bool { return hasClass(n, "account") }) {
-		sections = append(sections, strings.TrimPrefix(attr(n, "id"), "detail-"))
-	}
+	order, sections := p.accountOrder()
+	var attention []string
 	for _, n := range find(p.root, func(n *html.Node) bool { return hasClass(n, "account-problems") }) {
 		attention = append(attention, strings.TrimPrefix(attr(n, "id"), "attention-")+": "+text(find(n, byTag("ul"))[0]))
 	}
@@ -265,6 +258,24 @@ func TestLandingPageShowsWhatIsWrong(t *testing.T) {
 	if ops["state"] != "down" || !strings.Contains(ops["last-error"], "401") {
 		t.Errorf("ops' row: %v, want down with the refused login", ops)
 	}
+	// As configured, not by name.
+	if order, sections := p.accountOrder(); fmt.Sprint(order) != "[support ops]" || fmt.Sprint(sections) != "[support ops]" {
+		t.Errorf("accounts in the table %v, sections %v, want support then ops as configured", order, sections)
+	}
+}
+
+// accountOrder returns the accounts' names in the order of the accounts
+// table's rows and of the accounts' sections.
+func (p page) accountOrder() (rows, sections []string) {
+	for _, tr := range find(p.root, byTag("tr")) {
+		if id := attr(tr, "id"); strings.HasPrefix(id, "account-") {
+			rows = append(rows, strings.TrimPrefix(id, "account-"))
+		}
+	}
+	for _, n := range find(p.root, func(n *html.Node) bool { return hasClass(n, "account") }) {
+		sections = append(sections, strings.TrimPrefix(attr(n, "id"), "detail-"))
+	}
+	return rows, sections
 }
 
 // startWithProblems runs the daemon against the simulator with two
