@@ -7,17 +7,22 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"golang.org/x/net/html"
 
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
@@ -55,6 +60,12 @@ func inChromium(t *testing.T, url string) (page, image.Image) {
 		img, err := png.Decode(bytes.NewReader(shot))
 		if err != nil {
 			t.Fatalf("the screenshot: %v", err)
+		}
+		if dir := os.Getenv("VOICETRENDS_SCREENSHOTS"); dir != "" {
+			name := filepath.Join(dir, strings.NewReplacer("/", "-").Replace(t.Name())+".png")
+			if err := os.WriteFile(name, shot, 0o644); err != nil {
+				t.Errorf("keeping the screenshot: %v", err)
+			}
 		}
 		if w := img.Bounds().Dx(); w != screenshotWidth {
 			t.Errorf("the screenshot is %d px wide, want %d", w, screenshotWidth)
@@ -187,19 +198,192 @@ func (p page) classText(t *testing.T, id, class string) string {
 	return ""
 }
 
-// checkNumbers: the account's per-number table lists phones in order, with
-// today's and yesterday's calls, transfers and transfer rate as /metrics
-// serves them ("–" where it serves none).
+// failingColour is the colour of what is failing on the page (.down).
+var failingColour = [3]uint8{0xb0, 0x00, 0x20}
+
+// showsColourAbove reports whether the screenshot shows colour above y.
+func showsColourAbove(img image.Image, colour [3]uint8, y int) bool {
+	b := img.Bounds()
+	for py := b.Min.Y; py < b.Min.Y+y && py < b.Max.Y; py++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, py).RGBA()
+			if [3]uint8{uint8(r >> 8), uint8(g >> 8), uint8(bl >> 8)} == colour {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkBigAccount reads bigAccounts' page: what needs attention first, the
+// summary, the busiest numbers and the collapsed rest with its count, every
+// number and target listed, times in each account's zone.
+func checkBigAccount(t *testing.T, p page, img image.Image) {
+	t.Helper()
+	// Document order: attention, then the accounts table, then the sections, as configured.
+	var order []string
+	for _, n := range find(p.root, func(n *html.Node) bool { return attr(n, "id") != "" }) {
+		switch id := attr(n, "id"); id {
+		case "attention", "accounts", "detail-callcentre", "detail-backoffice":
+			order = append(order, id)
+		}
+	}
+	if want := "[attention accounts detail-callcentre detail-backoffice]"; fmt.Sprint(order) != want {
+		t.Errorf("the page's order %v, want %s", order, want)
+	}
+	if !showsColourAbove(img, failingColour, 500) {
+		t.Error("the screenshot's first 500 px show nothing failing")
+	}
+	var problems []string
+	for _, li := range find(p.root, byTag("li")) {
+		problems = append(problems, attr(li, "class")+": "+text(li))
+	}
+	if want := []string{
+		"failing: 28 of 903 targets failing",
+		"stale: 3 targets' figures older than max_data_age, withdrawn from the metrics",
+		"closed: closed today: 2026-12-24 Thu Christmas Eve",
+	}; !reflect.DeepEqual(problems, want) {
+		t.Errorf("what needs attention:\n got %q\nwant %q", problems, want)
+	}
+	if n := len(find(p.root, byID("attention-backoffice"))); n != 0 {
+		t.Error("backoffice, all well, needs attention")
+	}
+	// Every failing target, the first 10 shown, the others collapsed under their count.
+	head, rest := p.tableRows("failing-callcentre"), p.tableRows("failing-rest-callcentre")
+	if len(head) != 10 || len(rest) != 18 || head[0]["phone"] != "+16175550001" || rest[17]["phone"] != "+16175550298" {
+		t.Errorf("failing targets: %d shown, %d collapsed, want 10 and 18 from +16175550001 to +16175550298", len(head), len(rest))
+	}
+	if got := p.classText(t, "failing-more-callcentre", "more"); !strings.HasPrefix(got, "18 more failing targets") {
+		t.Errorf("collapsed failing targets %q, want their count", got)
+	}
+	// The summary.
+	for class, want := range map[string]string{
+		"zone":    "America/New_York",
+		"targets": "903: 875 ok, 28 failing, 0 not tried yet · 3 with figures older than max_data_age",
+		"budget":  "61 of 100 data requests spent this window, which ends 2026-12-24 09:30 -05:00",
+		"refresh": "round robin every 22m57s (stretched from 5m by the budget) · each target every 5m to 2h",
+		"oldest":  "fetched 3h ago",
+		"closed":  "closed today: 2026-12-24 Thu Christmas Eve · next closure: 2026-12-25 Fri Christmas Day (holidays US)",
+	} {
+		if got := p.classText(t, "detail-callcentre", class); got != want {
+			t.Errorf("callcentre's %s: %q, want %q", class, got, want)
+		}
+	}
+	if got := p.classText(t, "detail-backoffice", "budget"); got != "4 of 100 data requests spent this window, which ends 2026-12-24 14:30 +00:00" {
+		t.Errorf("backoffice's budget %q, want its window's end in London's zone", got)
+	}
+	if got := p.accountRow(t, "callcentre")["budget"]; got != "61 of 100 (window ends 2026-12-24 09:30 -05:00)" {
+		t.Errorf("callcentre's row: budget %q", got)
+	}
+	// The busiest numbers, by today's calls, each with its own interval.
+	var want []int
+	for i := 1; i <= bigPhones; i++ {
+		want = append(want, i)
+	}
+	slices.SortStableFunc(want, func(a, b int) int { return int(bigCalls(b) - bigCalls(a)) })
+	top := p.tableRows("numbers-callcentre")
+	if len(top) != 11 || top[0]["phone"] != "ALL" || top[0]["today-calls"] != "151234" || top[0]["every"] != "5m" {
+		t.Fatalf("busiest numbers: %v, want ALL then 10", top)
+	}
+	for k, i := range want[:10] {
+		row := top[k+1]
+		if wantRow := (map[string]string{"phone": fmt.Sprintf("+1617555%04d", i), "today-calls": fmt.Sprint(bigCalls(i)),
+			"yesterday-calls": fmt.Sprint(bigCalls(i) + 100), "every": model.Duration(5*time.Minute + time.Duration(i%24)*5*time.Minute).String()}); row["phone"] != wantRow["phone"] ||
+			row["today-calls"] != wantRow["today-calls"] || row["yesterday-calls"] != wantRow["yesterday-calls"] || row["every"] != wantRow["every"] {
+			t.Errorf("busiest number %d: %v, want %v", k+1, row, wantRow)
+		}
+	}
+	// The rest, collapsed under its count: no number left out.
+	if got := p.classText(t, "rest-callcentre", "rest"); !strings.HasPrefix(got, "290 more numbers, busiest first") {
+		t.Errorf("the collapsed numbers: %q", got)
+	}
+	rows := p.numberRows("callcentre")
+	var phones []string
+	for _, row := range rows {
+		phones = append(phones, row["phone"])
+	}
+	if !reflect.DeepEqual(sorted(phones), sorted(bigAccounts()[0].Phones)) || !busiestFirst(rows) {
+		t.Errorf("the numbers' tables list %d numbers, want all %d once, busiest first", len(phones), bigPhones+1)
+	}
+	if got := p.classText(t, "detail-callcentre", "phones"); strings.Count(got, ", ") != bigPhones {
+		t.Errorf("the configured numbers list %d numbers", strings.Count(got, ", ")+1)
+	}
+	// Every target, collapsed, its next refresh in the account's zone.
+	targets := p.tableRows("targets-callcentre")
+	if len(targets) != 903 || targets[0]["next"] != "in 4m (2026-12-24 09:19 -05:00)" || targets[902]["next"] != "in 1h4m (2026-12-24 10:19 -05:00)" {
+		t.Errorf("every target: %d rows, first due %q, last %q", len(targets), targets[0]["next"], targets[len(targets)-1]["next"])
+	}
+	for _, d := range find(p.root, byTag("details")) {
+		if _, open := attrOK(d, "open"); open {
+			t.Errorf("details %q is open: the page should show it collapsed", attr(d, "id"))
+		}
+	}
+	if got := len(find(p.root, byTag("details"))); got != 5 {
+		t.Errorf("%d collapsed parts, want 5: the failing targets, numbers and targets of callcentre, its configured numbers, backoffice's targets", got)
+	}
+}
+
+// attrOK returns n's attribute key and whether n has it.
+func attrOK(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+// numberRows returns the rows of the account's numbers: the busiest, then
+// the rest collapsed.
+func (p page) numberRows(account string) []map[string]string {
+	return append(p.tableRows("numbers-"+account), p.tableRows("numbers-rest-"+account)...)
+}
+
+// busiestFirst reports whether rows come ALL first, then by today's calls
+// from the most, those without figures last.
+func busiestFirst(rows []map[string]string) bool {
+	prev := math.Inf(1)
+	for i, row := range rows {
+		if row["phone"] == "ALL" {
+			if i != 0 {
+				return false
+			}
+			continue
+		}
+		calls := math.Inf(-1)
+		if row["today-calls"] != "–" {
+			v, err := strconv.ParseFloat(row["today-calls"], 64)
+			if err != nil {
+				return false
+			}
+			calls = v
+		}
+		if calls > prev {
+			return false
+		}
+		prev = calls
+	}
+	return true
+}
+
+// checkNumbers: the account's per-number tables list every phone once, ALL
+// first and then the busiest by today's calls, with today's and yesterday's
+// calls, transfers and transfer rate as /metrics serves them ("–" where it
+// serves none).
 func checkNumbers(t *testing.T, p page, figures map[string]string, account string, phones []string) {
 	t.Helper()
-	rows := p.tableRows("numbers-" + account)
-	if len(rows) != len(phones) {
-		t.Fatalf("%s: %d rows of numbers, want %d (%v)", account, len(rows), len(phones), phones)
+	rows := p.numberRows(account)
+	var got []string
+	for _, row := range rows {
+		got = append(got, row["phone"])
 	}
-	for i, phone := range phones {
-		if rows[i]["phone"] != phone {
-			t.Errorf("%s: row %d is %q, want %s", account, i, rows[i]["phone"], phone)
-		}
+	if !reflect.DeepEqual(sorted(got), sorted(phones)) {
+		t.Fatalf("%s: numbers %v, want %v", account, got, phones)
+	}
+	if !busiestFirst(rows) {
+		t.Errorf("%s: numbers %v, want ALL first then the busiest by today's calls", account, rows)
+	}
+	for i, phone := range got {
 		for class, key := range map[string]string{
 			"today-calls": "current voicetrends_calls", "today-transfers": "current voicetrends_transfers", "today-rate": "current voicetrends_transfer_ratio",
 			"yesterday-calls": "previous voicetrends_calls", "yesterday-transfers": "previous voicetrends_transfers", "yesterday-rate": "previous voicetrends_transfer_ratio",
@@ -216,7 +400,7 @@ func checkNumbers(t *testing.T, p page, figures map[string]string, account strin
 }
 
 var (
-	nextRefresh = regexp.MustCompile(`^(due now|in (\d+[hms])+ \(\d\d:\d\d:\d\d UTC\))(, a retry)?$`)
+	nextRefresh = regexp.MustCompile(`^(due now|in (\d+[hms])+ \(\d{4}-\d\d-\d\d \d\d:\d\d [+-]\d\d:\d\d\))(, a retry)?$`)
 	fetchedAgo  = regexp.MustCompile(`^fetched (\d+[hms])+ ago$`)
 )
 
@@ -243,7 +427,8 @@ func TestCrashSignal(t *testing.T) {
 }
 
 // TestStatusPageInChromium renders the status page as a browser does, in
-// the demo and with a failing account, and reads the screenshot's page.
+// the demo, with a failing account and with an account of 300 numbers, and
+// reads the screenshot's page.
 func TestStatusPageInChromium(t *testing.T) {
 	promtest.RequireFrom(t, "chromium", "status page test in headless Chromium", "chromium")
 	t.Parallel()
@@ -272,7 +457,7 @@ func TestStatusPageInChromium(t *testing.T) {
 			t.Errorf("the page loads <%s> %v", n.Data, n.Attr)
 		}
 		for _, a := range find(p.root, byTag("a")) {
-			if !strings.HasPrefix(attr(a, "href"), "/") {
+			if href := attr(a, "href"); !strings.HasPrefix(href, "/") && !strings.HasPrefix(href, "#") {
 				t.Errorf("a link leaves the exporter: %s", attr(a, "href"))
 			}
 		}
@@ -311,6 +496,19 @@ func TestStatusPageInChromium(t *testing.T) {
 			}
 		}
 	})
+	t.Run("300 numbers", func(t *testing.T) {
+		t.Parallel()
+		data := landingData{Version: "1.2.3", TelemetryPath: "/metrics", Now: bigNow, Refresh: landingRefresh, Accounts: bigAccounts()}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			if err := renderLanding(w, data); err != nil {
+				t.Errorf("rendering: %v", err)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		p, img := inChromium(t, srv.URL+"/")
+		checkBigAccount(t, p, img)
+	})
 	t.Run("failing", func(t *testing.T) {
 		t.Parallel()
 		// 18005550101 is +18005550101 of acme-support, written without its +.
@@ -343,3 +541,6 @@ func TestStatusPageInChromium(t *testing.T) {
 		assertNoSecrets(t, "the status page", text(p.root))
 	})
 }
+
+// sorted returns a sorted copy of s.
+func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/voicetrends/voicetrends_exporter/collector"
+	"github.com/voicetrends/voicetrends_exporter/internal/closure"
+	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 )
 
 // page is a parsed landing page.
@@ -127,14 +130,15 @@ func TestLandingPageRendering(t *testing.T) {
 		}
 		return p
 	}
+	// 06:59:30 UTC is 01:59:30 in New York, a minute before its clocks go
+	// forward: the window's end is at 03:00 there, under another offset.
+	ny, _ := time.LoadLocation("America/New_York")
+	london, _ := time.LoadLocation("Europe/London")
 	data := landingData{Version: "1.2.3", TelemetryPath: "/metrics", Now: now, Accounts: []collector.AccountStatus{
-		{Name: "ops", Tried: true, LastError: `voicetrends: volume 20260307/20260308/day/ALL: auth: HTTP 401 Unauthorized: <b>invalid</b> "login"`, LastErrorAt: now.Add(-90 * time.Second),
-			Spent: 0, Budget: 100, WindowEnd: now.Add(30 * time.Second), Plan: plan(1, false)},
-		{Name: "sales", Plan: plan(3, false), Budget: 50, WindowEnd: now.Add(30 * time.Second)},
-		{Name: "support", Up: true, Tried: true, LastError: "volume 400", LastErrorAt: now.Add(-time.Hour),
+		{Name: "support", Location: ny, Up: true, Tried: true, LastError: "volume 400", LastErrorAt: now.Add(-time.Hour),
 			Spent: 17, Budget: 100, WindowEnd: now.Add(30 * time.Second), Plan: plan(153, true),
 			Failing: []collector.TargetStatus{
-				{Phone: "+19995550000", Period: "day", LastError: "HTTP 400 Bad Request: not a number of this account", LastAttempt: now.Add(-2 * time.Minute)},
+				{Phone: "+19995550000", Period: "day", LastError: "HTTP 400 Bad Request: not a number of this account <script>alert(1)</script>", LastAttempt: now.Add(-2 * time.Minute)},
 				{Phone: "6175550100", Period: "week", LastError: "HTTP 502 Bad Gateway", LastAttempt: now.Add(-10 * time.Second), LastSuccess: now.Add(-(time.Hour + 30*time.Second))},
 			},
 			// The square-root schedule: each target its own interval.
@@ -142,6 +146,10 @@ func TestLandingPageRendering(t *testing.T) {
 				{Phone: "ALL", Period: "day", LastSuccess: now.Add(-time.Minute), NextRefresh: now.Add(4 * time.Minute), Interval: 5 * time.Minute},
 				{Phone: "6175550100", Period: "day", LastSuccess: now.Add(-time.Hour), NextRefresh: now.Add(8 * time.Minute), Interval: time.Hour + 8*time.Minute + 51*time.Second},
 			}},
+		{Name: "ops", Location: london, Tried: true, LastError: `voicetrends: volume 20260307/20260308/day/ALL: auth: HTTP 401 Unauthorized: <b>invalid</b> "login"`, LastErrorAt: now.Add(-90 * time.Second),
+			Spent: 0, Budget: 100, WindowEnd: now.Add(30 * time.Second), Plan: plan(1, false)},
+		// No zone: UTC.
+		{Name: "sales", Plan: plan(3, false), Budget: 50, WindowEnd: now.Add(30 * time.Second)},
 	}}
 	var buf bytes.Buffer
 	if err := renderLanding(&buf, data); err != nil {
@@ -150,10 +158,10 @@ func TestLandingPageRendering(t *testing.T) {
 	p := parsePage(t, buf.String())
 
 	for name, want := range map[string]map[string]string{
-		"ops": {"state": "down", "budget": "0 of 100 (window ends 07:00:00 UTC)", "interval": "every 5m", "failing": "0 of 1",
+		"ops": {"state": "down", "budget": "0 of 100 (window ends 2026-03-08 07:00 +00:00)", "interval": "every 5m", "failing": "0 of 1",
 			"last-error": `voicetrends: volume 20260307/20260308/day/ALL: auth: HTTP 401 Unauthorized: <b>invalid</b> "login" (1m30s ago)`},
-		"sales": {"state": "starting", "budget": "0 of 50 (window ends 07:00:00 UTC)", "failing": "0 of 3", "last-error": "none"},
-		"support": {"state": "up", "budget": "17 of 100 (window ends 07:00:00 UTC)", "failing": "2 of 153",
+		"sales": {"state": "starting", "budget": "0 of 50 (window ends 2026-03-08 07:00 +00:00)", "failing": "0 of 3", "last-error": "none"},
+		"support": {"state": "up", "budget": "17 of 100 (window ends 2026-03-08 03:00 -04:00)", "failing": "2 of 153",
 			"interval": "every 22m57s (stretched from 5m by the budget)", "last-error": "volume 400 (1h ago)"},
 	} {
 		got := p.accountRow(t, name)
@@ -163,22 +171,41 @@ func TestLandingPageRendering(t *testing.T) {
 			}
 		}
 	}
-	// The error's markup is text, not markup.
+	// The errors' markup is text, not markup: the account's <b> here, a target's <script> below.
 	if n := find(p.root, byTag("b")); len(n) != 0 {
 		t.Errorf("an error's <b> became an element: the page does not escape errors")
 	}
 	want := []map[string]string{
-		{"phone": "+19995550000", "period": "day", "error": "HTTP 400 Bad Request: not a number of this account", "attempt": "2m ago", "success": "never"},
+		{"phone": "+19995550000", "period": "day", "error": "HTTP 400 Bad Request: not a number of this account <script>alert(1)</script>", "attempt": "2m ago", "success": "never"},
 		{"phone": "6175550100", "period": "week", "error": "HTTP 502 Bad Gateway", "attempt": "10s ago", "success": "1h30s ago"},
 	}
 	got := p.failing("support")
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("support's failing targets:\n got: %v\nwant: %v", got, want)
 	}
-	for i, want := range []string{"5m", "1h8m51s"} {
-		if rows := p.tableRows("targets-support"); len(rows) != 2 || rows[i]["every"] != want {
-			t.Errorf("support's targets %v: want target %d refreshed every %s", rows, i, want)
+	for i, want := range []map[string]string{
+		{"every": "5m", "next": "in 4m (2026-03-08 03:03 -04:00)"},
+		{"every": "1h8m51s", "next": "in 8m (2026-03-08 03:07 -04:00)"},
+	} {
+		if rows := p.tableRows("targets-support"); len(rows) != 2 || rows[i]["every"] != want["every"] || rows[i]["next"] != want["next"] {
+			t.Errorf("support's targets %v: want target %d refreshed every %s, next %s", rows, i, want["every"], want["next"])
 		}
+	}
+	if got := p.classText(t, "detail-support", "refresh"); got != "round robin every 22m57s (stretched from 5m by the budget) · each target every 5m to 1h8m51s" {
+		t.Errorf("support's refresh summary: %q", got)
+	}
+	// The accounts as given (Status gives them as configured), not by name:
+	// in the table, the sections and what needs attention.
+	order, sections := p.accountOrder()
+	var attention []string
+	for _, n := range find(p.root, func(n *html.Node) bool { return hasClass(n, "account-problems") }) {
+		attention = append(attention, strings.TrimPrefix(attr(n, "id"), "attention-")+": "+text(find(n, byTag("ul"))[0]))
+	}
+	if want := "[support ops sales]"; fmt.Sprint(order) != want || fmt.Sprint(sections) != want {
+		t.Errorf("accounts in the table %v, sections %v, want %s", order, sections, want)
+	}
+	if want := `[support: 2 of 153 targets failing ops: down: voicetrends: volume 20260307/20260308/day/ALL: auth: HTTP 401 Unauthorized: <b>invalid</b> "login"]`; fmt.Sprint(attention) != want {
+		t.Errorf("what needs attention:\n got %v\nwant %s", attention, want)
 	}
 	if rows := p.failing("ops"); len(rows) != 0 {
 		t.Errorf("ops has no failing target, the page lists %v", rows)
@@ -217,9 +244,9 @@ func TestLandingPageShowsWhatIsWrong(t *testing.T) {
 		t.Errorf("support's row: %v, want 1 of 2 failing, the 400 as last error", support)
 	}
 	// Two requests spent, unless a window began since (at a pinned "now" just before a boundary).
-	var spent int
-	var ends string
-	if _, err := fmt.Sscanf(support["budget"], "%d of 100 (window ends %s UTC)", &spent, &ends); err != nil || spent > 2 {
+	// The account's zone is New York's.
+	m := regexp.MustCompile(`^(\d+) of 100 \(window ends \d{4}-\d\d-\d\d \d\d:\d\d -0[45]:00\)$`).FindStringSubmatch(support["budget"])
+	if m == nil || m[1] > "2" {
 		t.Errorf("support's budget: %q, want at most 2 of 100 spent and the window's end", support["budget"])
 	}
 	rows := p.failing("support")
@@ -231,6 +258,24 @@ func TestLandingPageShowsWhatIsWrong(t *testing.T) {
 	if ops["state"] != "down" || !strings.Contains(ops["last-error"], "401") {
 		t.Errorf("ops' row: %v, want down with the refused login", ops)
 	}
+	// As configured, not by name.
+	if order, sections := p.accountOrder(); fmt.Sprint(order) != "[support ops]" || fmt.Sprint(sections) != "[support ops]" {
+		t.Errorf("accounts in the table %v, sections %v, want support then ops as configured", order, sections)
+	}
+}
+
+// accountOrder returns the accounts' names in the order of the accounts
+// table's rows and of the accounts' sections.
+func (p page) accountOrder() (rows, sections []string) {
+	for _, tr := range find(p.root, byTag("tr")) {
+		if id := attr(tr, "id"); strings.HasPrefix(id, "account-") {
+			rows = append(rows, strings.TrimPrefix(id, "account-"))
+		}
+	}
+	for _, n := range find(p.root, func(n *html.Node) bool { return hasClass(n, "account") }) {
+		sections = append(sections, strings.TrimPrefix(attr(n, "id"), "detail-"))
+	}
+	return rows, sections
 }
 
 // startWithProblems runs the daemon against the simulator with two
@@ -263,12 +308,13 @@ accounts:
 	return d
 }
 
-// A large account on a bad day lists the first failing targets and counts the rest.
-func TestLandingPageBoundsFailingTargets(t *testing.T) {
+// A large account on a bad day lists the first failing targets and
+// collapses the rest under their count: none is left out.
+func TestLandingPageListsEveryFailingTarget(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC)
 	st := collector.AccountStatus{Name: "big", Tried: true, Plan: collector.Plan{Targets: 3000}}
-	for i := range maxFailingShown + 10 {
+	for i := range failingShown + 40 {
 		st.Failing = append(st.Failing, collector.TargetStatus{Phone: fmt.Sprint(6175550000 + i), Period: "day", LastError: "HTTP 400", LastAttempt: now})
 	}
 	var buf bytes.Buffer
@@ -276,15 +322,15 @@ func TestLandingPageBoundsFailingTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := parsePage(t, buf.String())
-	if rows := p.failing("big"); len(rows) != maxFailingShown {
-		t.Errorf("the page lists %d failing targets, want %d", len(rows), maxFailingShown)
+	head, rest := p.failing("big"), p.tableRows("failing-rest-big")
+	if len(head) != failingShown || len(rest) != 40 || head[0]["phone"] != "6175550000" || rest[39]["phone"] != fmt.Sprint(6175550000+failingShown+39) {
+		t.Errorf("the page lists %d failing targets, then %d collapsed, want %d and 40, all in order", len(head), len(rest), failingShown)
 	}
-	more := find(p.root, func(n *html.Node) bool { return hasClass(n, "more") })
-	if len(more) != 1 || !strings.Contains(text(more[0]), "… and 10 more failing targets") {
-		t.Errorf("the page does not count the targets it leaves out")
+	if got := p.classText(t, "failing-more-big", "more"); !strings.HasPrefix(got, "40 more failing targets") {
+		t.Errorf("the collapsed failing targets: %q, want their count", got)
 	}
-	if got := p.accountRow(t, "big")["failing"]; got != "60 of 3000" {
-		t.Errorf("big's failing count: %q, want 60 of 3000", got)
+	if got, want := p.accountRow(t, "big")["failing"], fmt.Sprintf("%d of 3000", failingShown+40); got != want {
+		t.Errorf("big's failing count: %q, want %s", got, want)
 	}
 }
 
@@ -343,7 +389,152 @@ func TestLandingPageShowsDeferredLogins(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := parsePage(t, buf.String()).accountRow(t, "ops")
-	if row["state"] != "up" || !strings.Contains(row["budget"], "logins deferred until 07:00:00 UTC: 12 of 15 logins spent") {
+	if row["state"] != "up" || !strings.Contains(row["budget"], "logins deferred until 2026-03-08 07:00 +00:00: 12 of 15 logins spent") {
 		t.Errorf("state %q, budget %q: want up, and the deferral beside the budget", row["state"], row["budget"])
+	}
+}
+
+// bigNow is the instant of bigAccounts: 09:15 in New York on Christmas Eve.
+var bigNow = time.Date(2026, 12, 24, 14, 15, 0, 0, time.UTC)
+
+// bigPhones is how many numbers, ALL aside, bigAccounts' large account has.
+const bigPhones = 300
+
+// bigCalls is number i's calls today in bigAccounts: all distinct, in no
+// order of i, so that the page's ranking shows.
+func bigCalls(i int) float64 { return float64((i * 7919) % 1009) }
+
+// bigAccounts are two accounts as Status gives them at bigNow, configured
+// in this order: callcentre, closed today, with bigPhones numbers over
+// three periods, 28 failing targets (week, every 11th number) of which 3 are past max_data_age; then
+// backoffice, in London, with two numbers, all well.
+func bigAccounts() []collector.AccountStatus {
+	ny, _ := time.LoadLocation("America/New_York")
+	london, _ := time.LoadLocation("Europe/London")
+	periods := []string{"day", "week", "month"}
+	cc := collector.AccountStatus{Name: "callcentre", Location: ny, Zone: "America/New_York", Up: true, Tried: true,
+		Spent: 61, Budget: 100, WindowEnd: bigNow.Add(15 * time.Minute), Periods: periods,
+		LastError: "HTTP 502 Bad Gateway", LastErrorAt: bigNow.Add(-3 * time.Minute),
+		Plan: collector.Plan{Targets: 3 * (bigPhones + 1), RefreshInterval: 5 * time.Minute, Interval: 22*time.Minute + 57*time.Second},
+		Closures: collector.ClosureStatus{Configured: true, Holidays: "US",
+			Today: &closure.Closure{Date: voicetrends.DateOf(bigNow), Name: "Christmas Eve"},
+			Next:  &closure.Closure{Date: voicetrends.DateOf(bigNow).AddDays(1), Name: "Christmas Day"}},
+		Oldest: bigNow.Add(-3 * time.Hour)}
+	for i := range bigPhones + 1 {
+		phone := voicetrends.AllPhones
+		today, yesterday := voicetrends.Bucket{}, voicetrends.Bucket{}
+		if i > 0 {
+			phone = fmt.Sprintf("+1617555%04d", i)
+			today.Set(voicetrends.Calls, bigCalls(i))
+			yesterday.Set(voicetrends.Calls, bigCalls(i)+100)
+		} else {
+			today.Set(voicetrends.Calls, 151234)
+			yesterday.Set(voicetrends.Calls, 181234)
+		}
+		today.Set(voicetrends.Transfers, 3)
+		today.Set(voicetrends.TransferRate, 12.5)
+		yesterday.Set(voicetrends.Transfers, 4)
+		yesterday.Set(voicetrends.TransferRate, 10)
+		// The square-root schedule: ALL every 5m, the others up to 2h.
+		interval := 5*time.Minute + time.Duration(i%24)*5*time.Minute
+		cc.Phones = append(cc.Phones, phone)
+		cc.Numbers = append(cc.Numbers, collector.NumberStatus{Phone: phone, Today: &today, Yesterday: &yesterday, Interval: interval})
+		for _, period := range periods {
+			t := collector.TargetStatus{Phone: phone, Period: period, LastAttempt: bigNow.Add(-time.Minute), LastSuccess: bigNow.Add(-time.Minute),
+				NextRefresh: bigNow.Add(interval - time.Minute), Interval: interval}
+			if period == "week" && i%11 == 1 { // 28 of them
+				t.LastError, t.LastSuccess = "HTTP 502 Bad Gateway", bigNow.Add(-time.Hour)
+				if len(cc.Failing) < 3 {
+					t.LastSuccess = bigNow.Add(-3 * time.Hour)
+					cc.Stale++
+				}
+				cc.Failing = append(cc.Failing, t)
+			} else {
+				cc.OK++
+			}
+			cc.Targets = append(cc.Targets, t)
+		}
+	}
+	bo := collector.AccountStatus{Name: "backoffice", Location: london, Zone: "Europe/London", Up: true, Tried: true,
+		Spent: 4, Budget: 100, WindowEnd: bigNow.Add(15 * time.Minute), Periods: []string{"day"}, Phones: []string{voicetrends.AllPhones, "+442079460000"},
+		Plan: collector.Plan{Targets: 2, RefreshInterval: 5 * time.Minute, Interval: 5 * time.Minute}, Oldest: bigNow.Add(-time.Minute), OK: 2}
+	for _, phone := range bo.Phones {
+		bo.Targets = append(bo.Targets, collector.TargetStatus{Phone: phone, Period: "day", LastAttempt: bigNow.Add(-time.Minute), LastSuccess: bigNow.Add(-time.Minute),
+			NextRefresh: bigNow.Add(4 * time.Minute), Interval: 5 * time.Minute})
+		bo.Numbers = append(bo.Numbers, collector.NumberStatus{Phone: phone, Interval: 5 * time.Minute})
+	}
+	return []collector.AccountStatus{cc, bo}
+}
+
+// BenchmarkStatusPage300 renders the status page of bigAccounts: 301
+// numbers over 3 periods and a small account.
+func BenchmarkStatusPage300(b *testing.B) {
+	data := landingData{Version: "1.2.3", TelemetryPath: "/metrics", Now: bigNow, Refresh: landingRefresh, Accounts: bigAccounts()}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := renderLanding(&buf, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/page")
+	b.ReportMetric(float64(buf.Len()), "bytes/page")
+}
+
+// TestLandingPageAttention: each thing wrong with an account is said first,
+// under the account, its times in the account's zone; an account with none
+// is not listed, and a page with none says so.
+func TestLandingPageAttention(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 6, 14, 15, 0, 0, time.UTC)
+	ny, _ := time.LoadLocation("America/New_York")
+	ok := collector.AccountStatus{Name: "acme", Location: ny, Up: true, Tried: true, Plan: collector.Plan{Targets: 3}, OK: 3}
+	with := func(change func(*collector.AccountStatus)) collector.AccountStatus {
+		st := ok
+		change(&st)
+		return st
+	}
+	for _, tc := range []struct {
+		name string
+		st   collector.AccountStatus
+		want []string // class: text of each item
+	}{
+		{"all well", ok, nil},
+		{"starting", with(func(st *collector.AccountStatus) { st.Up, st.Tried, st.OK = false, false, 0 }), nil},
+		{"stopping", with(func(st *collector.AccountStatus) { st.Up, st.Stopping, st.LastError = false, true, "context canceled" }), nil},
+		{"down", with(func(st *collector.AccountStatus) { st.Up, st.LastError = false, "HTTP 401 Unauthorized" }),
+			[]string{"down: down: HTTP 401 Unauthorized"}},
+		{"wrong zone", with(func(st *collector.AccountStatus) {
+			st.Timezone = "the API's buckets start at midnight UTC+0: set the account's timezone: UTC"
+		}), []string{"zone: wrong timezone, figures withheld: the API's buckets start at midnight UTC+0: set the account's timezone: UTC"}},
+		{"deferred", with(func(st *collector.AccountStatus) {
+			st.LoginDeferred, st.LoginDeferredUntil = "12 of 15 logins spent", now.Add(15*time.Minute)
+		}), []string{"deferred: logins deferred until 2026-12-06 09:30 -05:00: 12 of 15 logins spent"}},
+		{"failing and stale", with(func(st *collector.AccountStatus) {
+			st.OK, st.Stale = 2, 1
+			st.Failing = []collector.TargetStatus{{Phone: "ALL", Period: "week", LastError: "HTTP 502"}}
+		}), []string{"failing: 1 of 3 targets failing", "stale: 1 targets' figures older than max_data_age, withdrawn from the metrics"}},
+		{"closed", with(func(st *collector.AccountStatus) {
+			st.Closures = collector.ClosureStatus{Configured: true, Today: &closure.Closure{Date: voicetrends.DateOf(now), Name: "closed.dates"}}
+		}), []string{"closed: closed today: 2026-12-06 Sun closed.dates"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := renderLanding(&buf, landingData{TelemetryPath: "/metrics", Now: now, Accounts: []collector.AccountStatus{tc.st}}); err != nil {
+				t.Fatal(err)
+			}
+			p := parsePage(t, buf.String())
+			var got []string
+			for _, li := range find(p.root, byTag("li")) {
+				got = append(got, attr(li, "class")+": "+text(li))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("what needs attention:\n got %q\nwant %q", got, tc.want)
+			}
+			if listed, well := len(find(p.root, byID("attention-acme"))) == 1, len(find(p.root, byID("all-well"))) == 1; listed == well || listed != (tc.want != nil) {
+				t.Errorf("acme listed %v, the page says all is well %v; want one or the other", listed, well)
+			}
+		})
 	}
 }

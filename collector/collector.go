@@ -45,7 +45,10 @@ type Exporter struct {
 	mu       sync.Mutex // serialises Apply, Start and Shutdown
 	started  bool       // Start was called: Apply starts pollers at once
 	accounts atomic.Pointer[map[string]*account]
-	wanted   atomic.Uint32 // the variants scrapes asked for (a format, gzip or not): the pollers keep them encoded
+	// order is the accounts' names as configured, for the status page;
+	// stored just after accounts, so a reader may briefly see the other's.
+	order  atomic.Pointer[[]string]
+	wanted atomic.Uint32 // the variants scrapes asked for (a format, gzip or not): the pollers keep them encoded
 
 	// closed ends when Close is called (Shutdown calls it first, before it
 	// waits for Apply): every gate is a child of it, so that from then on no
@@ -155,6 +158,11 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 	}
 	e.accounts.Store(&next)
+	order := make([]string, 0, len(cfg.Accounts))
+	for _, ac := range cfg.Accounts {
+		order = append(order, ac.Name)
+	}
+	e.order.Store(&order)
 	return nil
 }
 

@@ -39,13 +39,20 @@ type AccountStatus struct {
 	Plan    Plan
 	Failing []TargetStatus // targets whose latest refresh failed
 
-	Zone    string   // the configured time zone's IANA name
-	Phones  []string // the configured numbers (ALL included), in the file's order
-	Periods []string // the configured periods
+	Zone string // the configured time zone's IANA name
+	// Location is the configured time zone, in which the page shows the
+	// account's times; nil stands for UTC.
+	Location *time.Location
+	Phones   []string // the configured numbers (ALL included), in the file's order
+	Periods  []string // the configured periods
 	// Oldest is the oldest last success among the targets that have
 	// one: the age of the account's oldest figures. Zero when none has.
-	Oldest  time.Time
-	Never   int            // targets without a success yet
+	Oldest time.Time
+	Never  int // targets without a success yet
+	OK     int // targets whose latest refresh succeeded
+	// Stale counts the targets whose last success is older than their
+	// max_data_age: their figures are withdrawn from /metrics.
+	Stale   int
 	Targets []TargetStatus // every target, in the poller's order
 	// Numbers holds each configured number's day figures, when a day
 	// period is configured: today's so far and yesterday's.
@@ -79,14 +86,17 @@ type NumberStatus struct {
 	// and "previous"; nil when the exporter holds none (not fetched yet,
 	// older than max_data_age, or withheld under a wrong timezone).
 	Today, Yesterday *voicetrends.Bucket
+	// Interval is the number's day target's own interval between two
+	// refreshes (see TargetStatus.Interval).
+	Interval time.Duration
 }
 
-// Status returns every account's status, by name.
+// Status returns every account's status, in the configured order.
 func (e *Exporter) Status() []AccountStatus {
 	accounts := *e.accounts.Load()
 	out := make([]AccountStatus, 0, len(accounts))
-	for _, a := range accounts {
-		st := AccountStatus{Name: a.cfg.Name, Plan: PlanFor(a.cfg), Phones: a.cfg.Phones}
+	for _, a := range configured(accounts, e.order.Load()) {
+		st := AccountStatus{Name: a.cfg.Name, Plan: PlanFor(a.cfg), Phones: a.cfg.Phones, Location: a.cfg.Location}
 		if a.cfg.Location != nil {
 			st.Zone = a.cfg.Location.String()
 			st.Closures = closureStatus(a.cfg.Closures, voicetrends.DateIn(e.clock.Now(), a.cfg.Location))
@@ -106,6 +116,9 @@ func (e *Exporter) Status() []AccountStatus {
 			}
 			for i := range s.targets {
 				t := &s.targets[i]
+				if t.lastOK {
+					st.OK++
+				}
 				if (t.attempted || t.unreachable) && !t.lastOK {
 					lastErr := t.lastError
 					if !t.attempted { // held back with the account: the account's error is its error
@@ -120,7 +133,28 @@ func (e *Exporter) Status() []AccountStatus {
 		}
 		out = append(out, st)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// configured returns the accounts in the order of names, then, should a
+// reload be storing them as this runs, any others by name.
+func configured(accounts map[string]*account, order *[]string) []*account {
+	out := make([]*account, 0, len(accounts))
+	seen := make(map[string]bool, len(accounts))
+	if order != nil {
+		for _, name := range *order {
+			if a := accounts[name]; a != nil && !seen[name] {
+				out, seen[name] = append(out, a), true
+			}
+		}
+	}
+	rest := len(out)
+	for name, a := range accounts {
+		if !seen[name] {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out[rest:], func(i, j int) bool { return out[rest+i].cfg.Name < out[rest+j].cfg.Name })
 	return out
 }
 
@@ -145,11 +179,14 @@ func (s *accountSnapshot) describe(st *AccountStatus, now time.Time) {
 			st.Oldest = t.lastSuccess
 		}
 		withdrawn := t.lastSuccess.IsZero() || now.Sub(t.lastSuccess) > s.maxAgeOf(t)
+		if withdrawn && !t.lastSuccess.IsZero() {
+			st.Stale++
+		}
 		for vi, p := range t.periods {
 			if p != voicetrends.PeriodDay {
 				continue
 			}
-			n := NumberStatus{Phone: t.phone}
+			n := NumberStatus{Phone: t.phone, Interval: t.own(s.interval).Round(time.Second)}
 			if !withdrawn && vi < len(t.buckets) {
 				n.Today, n.Yesterday = calendar.Select(p, today, s.location, t.buckets[vi])
 			}

@@ -1,9 +1,11 @@
 package collector
 
 import (
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/voicetrends/voicetrends_exporter/config"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends"
 	"github.com/voicetrends/voicetrends_exporter/voicetrends/simulator"
 )
@@ -45,8 +47,8 @@ func TestStatusDescribesTheAccount(t *testing.T) {
 		if derive {
 			wantTargets = 2
 		}
-		if len(st.Targets) != wantTargets || st.Never != 0 {
-			t.Fatalf("derive %v: %d targets (%d never succeeded), want %d", derive, len(st.Targets), st.Never, wantTargets)
+		if len(st.Targets) != wantTargets || st.Never != 0 || st.OK != wantTargets || st.Stale != 0 {
+			t.Fatalf("derive %v: %d targets (%d never succeeded, %d ok, %d stale), want %d all ok", derive, len(st.Targets), st.Never, st.OK, st.Stale, wantTargets)
 		}
 		oldest := st.Targets[0].LastSuccess
 		for _, tg := range st.Targets {
@@ -83,10 +85,41 @@ func TestStatusDescribesTheAccount(t *testing.T) {
 		// Past max_data_age without a refresh: nothing held any more.
 		h.sim.SetFaults(simulator.Faults{ServerErrorRate: 1})
 		h.runUntil(start.Add(2 * time.Hour))
-		for _, n := range h.exporter.Status()[0].Numbers {
+		late := h.exporter.Status()[0]
+		for _, n := range late.Numbers {
 			if n.Today != nil || n.Yesterday != nil {
 				t.Errorf("derive %v: %s still shows figures past max_data_age", derive, n.Phone)
 			}
 		}
+		if late.Stale != wantTargets || late.OK != 0 {
+			t.Errorf("derive %v: past max_data_age, %d stale and %d ok targets, want %d and 0", derive, late.Stale, late.OK, wantTargets)
+		}
+	}
+}
+
+// TestStatusInConfiguredOrder: the status lists accounts as the file does,
+// not by name, and a reload that reorders them reorders the status.
+func TestStatusInConfiguredOrder(t *testing.T) {
+	now := time.Date(2026, 12, 6, 14, 15, 0, 0, time.UTC)
+	names := func(e *Exporter) []string {
+		var out []string
+		for _, st := range e.Status() {
+			out = append(out, st.Name)
+		}
+		return out
+	}
+	e, _, _ := closedExporter(t, now, "    name: zulu\n", "    name: alpha\n", "    name: mike\n")
+	if got := names(e); !slices.Equal(got, []string{"zulu", "alpha", "mike"}) {
+		t.Errorf("status order %v, want zulu, alpha, mike as configured", got)
+	}
+	cfg, err := config.Parse([]byte("accounts:\n  - {name: mike, tool: dev, login: l, password: p}\n  - {name: zulu, tool: dev, login: l, password: p}\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(e); !slices.Equal(got, []string{"mike", "zulu"}) {
+		t.Errorf("status order after a reload %v, want mike, zulu", got)
 	}
 }
