@@ -103,7 +103,12 @@ func TestGateTransport(t *testing.T) {
 		}
 	})
 	t.Run("never opened: the request passes", func(t *testing.T) {
-		go func() { <-arrived; release <- struct{}{} }()
+		// close, not a send: the aborted request's handler may still wait for
+		// release (its server side sees the abort when it reads the closed
+		// connection, which under load can come after this request arrives),
+		// and a send could wake it instead of this request's, which would
+		// then wait for ever. The last subtest, so nothing sends after.
+		go func() { <-arrived; close(release) }()
 		if body, err := get(&gate{}, context.Background()); err != nil || body != "figures" {
 			t.Errorf("get = %q, %v; want the figures", body, err)
 		}
