@@ -23,8 +23,8 @@ var (
 	// mdHeading is an ATX heading outside code blocks.
 	mdHeading = regexp.MustCompile(`^#{1,6}\s+(.+?)\s*#*\s*$`)
 	// docSection is a mention of a page's section in a comment, a test
-	// message or a dashboard's description: docs/alerts.md, "Rule cost" or
-	// docs/alerts.md ("Rule cost"); a comment may break the line inside it.
+	// message or a dashboard's description: docs/PAGE.md, "Heading" or
+	// docs/PAGE.md ("Heading"); a comment may break the line inside it.
 	docSection = regexp.MustCompile(`(docs/[a-z0-9-]+\.md)(?:,\s*|\s*\()"([^"]+)"`)
 	// docMention is any mention of a page under docs/.
 	docMention = regexp.MustCompile(`docs/[a-z0-9-]+\.md`)
@@ -160,7 +160,8 @@ func TestDocLinksResolve(t *testing.T) {
 
 // TestDocMentionsResolve holds the pages and sections that the rules'
 // comments, the Go code and tests, the dashboards and the Helm chart name
-// (docs/alerts.md, "Rule cost") to pages and headings that exist.
+// (docs/PAGE.md, "Heading", as the rules name the section "Rule cost") to
+// pages and headings that exist.
 func TestDocMentionsResolve(t *testing.T) {
 	t.Parallel()
 	docs := docSet{}
