@@ -20,12 +20,13 @@ import (
 	"github.com/voicetrends/voicetrends_exporter/prometheus/promtest"
 )
 
-// TestRuleFiles runs `promtool check rules` and the hand-written rule unit tests.
+// TestRuleFiles runs `promtool check rules` and the hand-written rule unit
+// tests, with the threshold overrides' (docs/thresholds.md).
 func TestRuleFiles(t *testing.T) {
 	promtest.Require(t, "promtool")
 	t.Parallel()
-	promtest.Promtool(t, "check", "rules", "rules.yml")
-	promtest.Promtool(t, "test", "rules", "rules_test.yml", "rules_hourly_test.yml")
+	promtest.Promtool(t, "check", "rules", "rules.yml", overridesFile)
+	promtest.Promtool(t, "test", "rules", "rules_test.yml", "rules_hourly_test.yml", "rules_thresholds_test.yml")
 }
 
 // TestAlertmanagerConfig checks the stack's Alertmanager configuration and the
