@@ -119,7 +119,7 @@ func TestThresholds(t *testing.T) {
 	}
 	// rules_thresholds_test.yml proves an account's and a number's override
 	// of these.
-	for _, name := range []string{"calls_below_surprise_nats", "transfer_cusum_nats", "stale_intervals"} {
+	for _, name := range []string{"calls_below_surprise_nats", "transfer_cusum_nats", "transfer_usual_share", "stale_intervals"} {
 		if !slices.Contains(overridden, name) {
 			t.Errorf("%s overrides no %s", overridesFile, name)
 		}
