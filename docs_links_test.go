@@ -14,7 +14,6 @@ import (
 // first: a link to one resolves while the page is missing, and is checked
 // like any other once it exists. Remove an entry when its page is merged.
 var pendingDocs = map[string]string{
-	"docs/thresholds.md": "issue 26 item 7 (branch i26t)",
 }
 
 var (

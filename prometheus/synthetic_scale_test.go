@@ -100,7 +100,8 @@ func TestSyntheticScale(t *testing.T) {
 	dir := t.TempDir()
 
 	var b strings.Builder
-	b.WriteString(rulesHeader(groupRules(t, filepath.Join(dir, "transfer_rules.yml"), []string{"voicetrends.transfers"}), "5m", []string{"voicetrends.transfers"}))
+	transferGroups := []string{"voicetrends.thresholds", "voicetrends.transfers"}
+	b.WriteString(rulesHeader(groupRules(t, filepath.Join(dir, "transfer_rules.yml"), transferGroups), "5m", transferGroups))
 	for _, seed := range scaleSeeds {
 		for _, a := range scaleTraffic(scaleStart, true) {
 			a.write(&b, seed, scaleStart, scaleEnd, nil)
@@ -121,7 +122,7 @@ func TestSyntheticScale(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	below := []string{"voicetrends.baseline", "voicetrends.hourly"}
+	below := []string{"voicetrends.thresholds", "voicetrends.baseline", "voicetrends.hourly"}
 	b.Reset()
 	b.WriteString(rulesHeader(groupRules(t, filepath.Join(dir, "below_rules.yml"), below), "20m", below))
 	for _, a := range scaleTraffic(belowStart, false) {

@@ -588,10 +588,10 @@ func severity(alert string) string {
 }
 
 // trafficGroups are the rule groups of the two traffic alerts, in the order
-// promtool is told to evaluate them at each step: the baseline first, as
-// voicetrends.hourly reads it, and voicetrends.transfers reads the hour's
-// windows of voicetrends.hourly.
-var trafficGroups = []string{"voicetrends.baseline", "voicetrends.hourly", "voicetrends.transfers"}
+// promtool is told to evaluate them at each step: the thresholds, which the
+// others read, then the baseline, as voicetrends.hourly reads it, and
+// voicetrends.transfers reads the hour's windows of voicetrends.hourly.
+var trafficGroups = []string{"voicetrends.thresholds", "voicetrends.baseline", "voicetrends.hourly", "voicetrends.transfers"}
 
 // trafficHeader starts a promtool test file of the traffic rules evaluated
 // every interval.
