@@ -10,12 +10,6 @@ import (
 	"testing"
 )
 
-// pendingDocs are pages another branch is writing while links to them land
-// first: a link to one resolves while the page is missing, and is checked
-// like any other once it exists. Remove an entry when its page is merged.
-var pendingDocs = map[string]string{
-}
-
 var (
 	// mdLink is an inline markdown link or image: [text](target "title").
 	mdLink = regexp.MustCompile(`\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
@@ -120,9 +114,6 @@ func (d docSet) resolve(t *testing.T, from, target string) string {
 		path = filepath.ToSlash(filepath.Join(filepath.Dir(from), file))
 	}
 	if _, err := os.Stat(path); err != nil {
-		if _, ok := pendingDocs[path]; ok && anchor == "" {
-			return ""
-		}
 		return fmt.Sprintf("%s does not exist", path)
 	}
 	if anchor == "" || !strings.HasSuffix(path, ".md") {
@@ -186,9 +177,7 @@ func TestDocMentionsResolve(t *testing.T) {
 		text := commentBreak.ReplaceAllString(string(data), " ")
 		for _, page := range docMention.FindAllString(text, -1) {
 			if _, err := os.Stat(page); err != nil {
-				if _, ok := pendingDocs[page]; !ok {
-					t.Errorf("%s names %s, which does not exist", path, page)
-				}
+				t.Errorf("%s names %s, which does not exist", path, page)
 			}
 		}
 		for _, m := range docSection.FindAllStringSubmatch(text, -1) {
