@@ -38,7 +38,6 @@ func TestServedFamiliesAreTheTable(t *testing.T) {
 	}
 	appendFile(t, cfg, "    closed:\n      dates: ["+strings.Join(days, ", ")+"]\n")
 	d := startDaemon(t, "--config.file="+cfg)
-	m := d.waitTried("support", 1)
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -50,12 +49,27 @@ func TestServedFamiliesAreTheTable(t *testing.T) {
 			t.Errorf("README.md does not name %s", f.Name)
 		}
 	}
-	var served []string
-	for name, fam := range m.families {
-		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "promhttp_") {
-			continue
+	own := func(m scrape) []string {
+		var names []string
+		for name := range m.families {
+			if !strings.HasPrefix(name, "go_") && !strings.HasPrefix(name, "process_") && !strings.HasPrefix(name, "promhttp_") {
+				names = append(names, name)
+			}
 		}
-		served = append(served, name)
+		return names
+	}
+	// The condition asserted below, waited for (up to waitBound): under load a
+	// scrape once served the target's figures without the request and
+	// rate-limit families (once in about 40 loaded runs; cause not found). A
+	// family never served still fails the count below.
+	m := d.waitTried("support", 1)
+	for deadline := time.Now().Add(waitBound); len(own(m)) < len(table) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		m = d.metrics()
+	}
+	served := own(m)
+	for _, name := range served {
+		fam := m.families[name]
 		help, ok := table[name]
 		switch {
 		case !ok:
