@@ -503,7 +503,7 @@ func phasedRules(file, dir string, together bool) (string, error) {
 //
 // VOICETRENDS_COST_RULES=/path/to/rules.yml for another rule file, and
 // VOICETRENDS_COST_PHASE=together for the two heaviest run at once.
-// docs/alerts.md ("Rule cost") has the figures.
+// docs/alerts-design.md ("Rule cost") has the figures.
 func BenchmarkRuleGroups(b *testing.B) {
 	end := time.Now().Add(-time.Minute).Truncate(time.Minute)
 	together := os.Getenv("VOICETRENDS_COST_PHASE") == "together"

@@ -86,7 +86,7 @@ func scaleTraffic(start time.Time, flat bool) []account {
 // TestSyntheticScale runs 100 busy lines with no incident on each named seed,
 // in one promtool run of two files: at most one chance
 // VoiceTrendsTransferRateHigh in all over two days at their peak (each line
-// about a working week's calls; docs/alerts.md: about 0.4 a month per 100
+// about a working week's calls; docs/alerts-design.md: about 0.4 a month per 100
 // such lines, so about 0.25 expected), and no VoiceTrendsCallsBelowUsual over
 // a working day of the first seed's lines, judged against a full baseline. With
 // VOICETRENDS_SYNTHETIC_REPORT=1 it logs each alert that fired.

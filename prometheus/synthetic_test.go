@@ -377,7 +377,7 @@ var (
 		// Issue 17 asks for 45 minutes. At 95% confidence and a 25% threshold the
 		// 45 calls of 45 minutes are enough only about 85% of the time, and a
 		// 30-minute window judged on fewer than 30 calls raised false alerts on
-		// these seeds (docs/alerts.md): the seeds page after 40 to 80 minutes
+		// these seeds (docs/alerts-design.md): the seeds page after 40 to 80 minutes
 		// here (rules every 10 minutes, so "for: 5m" waits 10), and the test
 		// holds what all of them do.
 		{"the 60 calls/h number's transfer share jumps to 45%", "install", numbers[0], "VoiceTrendsTransferRateHigh", transferJump, 90 * time.Minute},
