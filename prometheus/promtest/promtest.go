@@ -14,6 +14,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,7 +22,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,10 +76,23 @@ func RequireFrom(t testing.TB, debian, what string, binaries ...string) {
 }
 
 // FreePort returns a loopback address, host:port, that nothing listens on right
-// now. Another process may take it before the caller binds it; that makes the
-// test fail loudly, never pass wrongly.
+// now and that no earlier call in this process returned. On Linux it picks the
+// port below the kernel's ephemeral range, so no listener bound to port 0 and
+// no outgoing connection of a test running alongside takes it once released
+// (a test asserting that a port was let go must not see another's listener on
+// it); elsewhere, or with no room below the range, the kernel picks. Another
+// process may still take it before the caller binds it; that makes the test
+// fail loudly, never pass wrongly.
 func FreePort(t testing.TB) string {
 	t.Helper()
+	if lo, ok := ephemeralLow(); ok && lo > minFixedPort+1000 {
+		for range 200 {
+			port := minFixedPort + rand.IntN(lo-minFixedPort)
+			if addr, ok := reservePort(port); ok {
+				return addr
+			}
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("finding a free loopback port: %v", err)
@@ -86,6 +102,49 @@ func FreePort(t testing.TB) string {
 		t.Fatalf("releasing port %s: %v", addr, err)
 	}
 	return addr
+}
+
+// minFixedPort is the lowest port FreePort picks itself, above the ports
+// system services commonly use.
+const minFixedPort = 20000
+
+var (
+	portsMu     sync.Mutex
+	portsIssued = map[int]bool{}
+)
+
+// reservePort returns 127.0.0.1:port if no earlier call returned it and it
+// can be bound now.
+func reservePort(port int) (string, bool) {
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	if portsIssued[port] {
+		return "", false
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", false
+	}
+	if err := l.Close(); err != nil {
+		return "", false
+	}
+	portsIssued[port] = true
+	return addr, true
+}
+
+// ephemeralLow is the first port of Linux's ephemeral range.
+func ephemeralLow() (int, bool) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, false
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		return 0, false
+	}
+	lo, err := strconv.Atoi(fields[0])
+	return lo, err == nil
 }
 
 // Promtool runs promtool with args and returns its combined output; a non-zero
