@@ -1,9 +1,9 @@
 package prometheus
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -84,7 +84,7 @@ func scaleTraffic(start time.Time, flat bool) []account {
 }
 
 // TestSyntheticScale runs 100 busy lines with no incident on each named seed,
-// in one promtool run of two files: at most one chance
+// in two promtool runs at once: at most one chance
 // VoiceTrendsTransferRateHigh in all over two days at their peak (each line
 // about a working week's calls; docs/alerts-design.md: about 0.4 a month per 100
 // such lines, so about 0.25 expected), and no VoiceTrendsCallsBelowUsual over
@@ -135,9 +135,10 @@ func TestSyntheticScale(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out, err := exec.Command("promtool", "test", "rules", transfers, belowFile).CombinedOutput()
+	outs, errs := promtoolEach(transfers, belowFile)
+	out, err := outs[0]+outs[1], errors.Join(errs...)
 	if report {
-		for _, m := range scaleGotRE.FindAllStringSubmatch(string(out), -1) {
+		for _, m := range scaleGotRE.FindAllStringSubmatch(out, -1) {
 			t.Logf("%s", m[0])
 		}
 	}

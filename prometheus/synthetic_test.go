@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	_ "time/tzdata" // the synthetic traffic's DST change needs America/New_York everywhere
@@ -414,7 +415,7 @@ func firstFiring(c pageCase, account string, start time.Time, window time.Durati
 }
 
 // TestSyntheticTraffic proves the alerts' numbers with promtool, on each of
-// the named seeds, in one promtool run of two files.
+// the named seeds, in two promtool runs at once.
 //
 // Timed (rules evaluated every 5 minutes, from two weeks before the incidents):
 // each pageCase's alert fires for its number by its deadline, and nothing
@@ -468,21 +469,9 @@ func TestSyntheticTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Two promtool processes: the files take about as long, and the machine has
-	// two cores.
-	type result struct {
-		out []byte
-		err error
-	}
-	timedDone := make(chan result, 1)
-	go func() {
-		out, err := exec.Command("promtool", "test", "rules", timed).CombinedOutput()
-		timedDone <- result{out, err}
-	}()
-	quietOut, quietErr := exec.Command("promtool", "test", "rules", quietFile).CombinedOutput()
-	timedRes := <-timedDone
-	timedErr := timedRes.err
-	out := string(timedRes.out) + string(quietOut)
+	outs, errs := promtoolEach(timed, quietFile)
+	timedErr, quietErr := errs[0], errs[1]
+	out := outs[0] + outs[1]
 	if report {
 		logFirstFirings(t, out)
 	}
@@ -614,6 +603,24 @@ func mustRead(t *testing.T, file string) string {
 		t.Fatal(err)
 	}
 	return string(raw)
+}
+
+// promtoolEach runs promtool test rules on each file in a process of its
+// own, all at once (the machine has two cores and promtool uses about one),
+// and returns each run's output and error, in the files' order.
+func promtoolEach(files ...string) (outs []string, errs []error) {
+	outs, errs = make([]string, len(files)), make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := exec.Command("promtool", "test", "rules", f).CombinedOutput()
+			outs[i], errs[i] = string(out), err
+		}()
+	}
+	wg.Wait()
+	return outs, errs
 }
 
 // gotRE matches promtool's report of a series a check did not expect.
