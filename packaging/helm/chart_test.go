@@ -205,6 +205,13 @@ func TestChart(t *testing.T) {
 			}
 		},
 	}, {
+		// The overrides that rules_thresholds_test.yml proves, given as
+		// values: the chart renders the very group of that test's file.
+		values: "thresholds-values.yaml",
+		check: func(t *testing.T, r rendered) {
+			checkPrometheusRule(t, r, "../../prometheus/testdata/threshold_overrides.yml")
+		},
+	}, {
 		values: "existing-secret-values.yaml",
 		check: func(t *testing.T, r rendered) {
 			c := exporterContainer(t, r)
@@ -232,8 +239,9 @@ func TestChart(t *testing.T) {
 	}
 }
 
-// TestChartRefusesIncompleteValues: without an account, or with an account
-// but no password, helm fails with a message saying what to set.
+// TestChartRefusesIncompleteValues: without an account, with an account
+// but no password, or with a threshold override it cannot render, helm
+// fails with a message saying what to set.
 func TestChartRefusesIncompleteValues(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -244,6 +252,14 @@ func TestChartRefusesIncompleteValues(t *testing.T) {
 		{"no password", []string{"config.accounts[0].name=a", "config.accounts[0].tool=dev", "config.accounts[0].login=l"}, "set existingSecret or passwords"},
 		{"one password missing", []string{"config.accounts[0].name=a", "config.accounts[0].tool=dev", "config.accounts[0].login=l", "passwords.b=x"}, "passwords.a: missing"},
 		{"password in config", []string{"config.accounts[0].name=a", "config.accounts[0].password=x", "passwords.a=x"}, "leave password and password_file out"},
+		{"unknown threshold", []string{"demo=true", "prometheusRule.enabled=true", "prometheusRule.thresholds[0].threshold=transfer_share", "prometheusRule.thresholds[0].account=a", "prometheusRule.thresholds[0].value=0.3"},
+			`prometheusRule.thresholds[0].threshold: "transfer_share" is not one of the rules' thresholds: use one of calls_below_surprise_nats, calls_below_ratio, transfer_cusum_nats,`},
+		{"threshold without account", []string{"demo=true", "prometheusRule.enabled=true", "prometheusRule.thresholds[0].threshold=stale_intervals", "prometheusRule.thresholds[0].value=6"},
+			"prometheusRule.thresholds[0].account: missing: an override is for an account or one of its numbers"},
+		{"threshold value not a number", []string{"demo=true", "prometheusRule.enabled=true", "prometheusRule.thresholds[0].threshold=stale_intervals", "prometheusRule.thresholds[0].account=a", "prometheusRule.thresholds[0].value=six"},
+			"prometheusRule.thresholds[0].value: six is not a number"},
+		{"threshold key misspelt", []string{"demo=true", "prometheusRule.enabled=true", "prometheusRule.thresholds[0].threshold=stale_intervals", "prometheusRule.thresholds[0].acount=a", "prometheusRule.thresholds[0].value=6"},
+			"prometheusRule.thresholds[0].acount: unknown key: use threshold, account, phone and value"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			args := []string{"template", release, chartDir}
@@ -393,24 +409,27 @@ func checkServiceMonitor(t *testing.T, r rendered, instance string) {
 
 // checkPrometheusRule: the groups are prometheus/rules.yml's, decoded into
 // the same type, so the chart cannot drift from the rules the tests prove.
-func checkPrometheusRule(t *testing.T, r rendered) {
+func checkPrometheusRule(t *testing.T, r rendered, ruleFiles ...string) {
 	t.Helper()
 	if len(r.prometheusRules) != 1 {
 		t.Fatalf("%d PrometheusRules, want 1", len(r.prometheusRules))
 	}
-	content, err := os.ReadFile("../../prometheus/rules.yml")
-	if err != nil {
-		t.Fatal(err)
+	var want []monitoringv1.RuleGroup
+	for _, f := range append([]string{"../../prometheus/rules.yml"}, ruleFiles...) {
+		content, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var file struct {
+			Groups []monitoringv1.RuleGroup `json:"groups"`
+		}
+		if err := yaml.UnmarshalStrict(content, &file); err != nil || len(file.Groups) == 0 {
+			t.Fatalf("%s as PrometheusRule groups: %v, %d groups", f, err, len(file.Groups))
+		}
+		want = append(want, file.Groups...)
 	}
-	var file struct {
-		Groups []monitoringv1.RuleGroup `json:"groups"`
-	}
-	if err := yaml.UnmarshalStrict(content, &file); err != nil {
-		t.Fatalf("prometheus/rules.yml as PrometheusRule groups: %v", err)
-	}
-	got := r.prometheusRules[0].Spec.Groups
-	if len(file.Groups) == 0 || !reflect.DeepEqual(got, file.Groups) {
-		t.Errorf("PrometheusRule groups differ from prometheus/rules.yml:\n got %+v\nwant %+v", got, file.Groups)
+	if got := r.prometheusRules[0].Spec.Groups; !reflect.DeepEqual(got, want) {
+		t.Errorf("PrometheusRule groups differ from those of prometheus/rules.yml and %v:\n got %+v\nwant %+v", ruleFiles, got, want)
 	}
 }
 
