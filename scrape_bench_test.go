@@ -51,39 +51,66 @@ accounts:
 `
 
 func BenchmarkScrape(b *testing.B) {
-	dir := b.TempDir()
-	bin := filepath.Join(dir, "voicetrends_exporter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildExporter(b)
 	for _, numbers := range []int{10, 100, 1000, 3000} {
 		b.Run(fmt.Sprintf("numbers=%d", numbers), func(b *testing.B) { benchScrape(b, bin, numbers) })
 	}
 }
 
+// BenchmarkStatusPage measures the status page on the path an operator
+// takes: the built exporter with 300 numbers x 3 periods, every target
+// refreshed from the simulator, its page fetched over HTTP, side by side
+// with the least work that serves the same page (its bytes written from
+// memory). See docs/performance.md:
+//
+//	go test -run '^$' -bench BenchmarkStatusPage -benchtime 50x -count 5 .
+func BenchmarkStatusPage(b *testing.B) {
+	addr, _, _, _ := startBenchExporter(b, buildExporter(b), 300)
+	url := "http://" + addr + "/"
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	resp, err := client.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || !bytes.Contains(page, []byte("290 more numbers")) {
+		b.Fatalf("the status page: %v, HTTP %d, %d bytes, without the 300 numbers' summary:\n%.2000s", err, resp.StatusCode, len(page), page)
+	}
+	base := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		_, _ = w.Write(page)
+	}))
+	defer base.Close()
+	var got, static []time.Duration
+	var size int
+	for b.Loop() {
+		d, n := timedGet(b, client, url, "")
+		got, size = append(got, d), n
+		d, _ = timedGet(b, client, base.URL, "")
+		static = append(static, d)
+	}
+	b.ReportMetric(ms(median(got)), "ms/page")
+	b.ReportMetric(ms(median(static)), "static-ms/page")
+	b.ReportMetric(median(got).Seconds()/median(static).Seconds(), "x-static")
+	b.ReportMetric(float64(size), "bytes/page")
+}
+
+// buildExporter builds the exporter into a temporary directory.
+func buildExporter(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "voicetrends_exporter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // benchScrape runs one exporter of numbers x 3 periods and scrapes it and
 // the plain collector in turns, plain and gzip, once per b.Loop.
 func benchScrape(b *testing.B, bin string, numbers int) {
-	phones := make([]string, numbers)
-	for i := range phones {
-		phones[i] = fmt.Sprintf("617%07d", i)
-	}
-	sim := simulator.New(simulator.Options{Seed: 4, Window: benchWindow, DataLimit: 150, AuthLimit: 15,
-		Accounts: []simulator.Account{{Tool: voicetrends.ToolDev, Login: "acme", Password: "bench-pass", Phones: phones}}})
-	api := httptest.NewServer(sim)
-	defer api.Close()
-	dir := b.TempDir()
-	cfg := filepath.Join(dir, "voicetrends.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(benchConfig, api.URL+"/", `"`+strings.Join(phones, `", "`)+`"`)), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	addr := promtest.FreePort(b)
-	exporter := startProcess(b, bin, filepath.Join(dir, "exporter.log"), "--config.file="+cfg, "--web.listen-address="+addr)
+	addr, exporter, body, refreshed := startBenchExporter(b, bin, numbers)
 	url := "http://" + addr + "/metrics"
-	waitHTTP(b, "http://"+addr+"/-/healthy")
-	began := time.Now()
-	body := waitRefreshed(b, url, 3*numbers, exporter)
-	refreshed := time.Since(began)
 
 	plain := plainOf(b, body)
 	base := httptest.NewServer(handlerOf(plain))
@@ -135,6 +162,33 @@ func benchScrape(b *testing.B, bin string, numbers int) {
 	b.ReportMetric(rss/(1<<20), "RSS-MiB")
 	b.ReportMetric(heap/(1<<20), "heap-MiB")
 	b.ReportMetric(refreshed.Seconds(), "s-to-refresh")
+}
+
+// startBenchExporter starts bin as a child process with one account of
+// numbers x 3 periods against an in-process simulator, waits until every
+// target has been refreshed for real, and returns its address, the process,
+// that scrape and how long the refreshes took.
+func startBenchExporter(b *testing.B, bin string, numbers int) (addr string, exporter *process, body []byte, refreshed time.Duration) {
+	b.Helper()
+	phones := make([]string, numbers)
+	for i := range phones {
+		phones[i] = fmt.Sprintf("617%07d", i)
+	}
+	sim := simulator.New(simulator.Options{Seed: 4, Window: benchWindow, DataLimit: 150, AuthLimit: 15,
+		Accounts: []simulator.Account{{Tool: voicetrends.ToolDev, Login: "acme", Password: "bench-pass", Phones: phones}}})
+	api := httptest.NewServer(sim)
+	b.Cleanup(api.Close)
+	dir := b.TempDir()
+	cfg := filepath.Join(dir, "voicetrends.yml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(benchConfig, api.URL+"/", `"`+strings.Join(phones, `", "`)+`"`)), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	addr = promtest.FreePort(b)
+	exporter = startProcess(b, bin, filepath.Join(dir, "exporter.log"), "--config.file="+cfg, "--web.listen-address="+addr)
+	waitHTTP(b, "http://"+addr+"/-/healthy")
+	began := time.Now()
+	body = waitRefreshed(b, "http://"+addr+"/metrics", 3*numbers, exporter)
+	return addr, exporter, body, time.Since(began)
 }
 
 // waitRefreshed scrapes until every target has succeeded once and returns
