@@ -417,9 +417,10 @@ func firstFiring(c pageCase, account string, start time.Time, window time.Durati
 // TestSyntheticTraffic proves the alerts' numbers with promtool, on each of
 // the named seeds, in two promtool runs at once.
 //
-// Timed (rules evaluated every 5 minutes, from two weeks before the incidents):
-// each pageCase's alert fires for its number by its deadline, and nothing
-// fires for the account before its first incident.
+// Timed (rules evaluated every 10 minutes, from two weeks before the
+// incidents, on the days timedDays serves): each pageCase's alert fires for
+// its number by its deadline, and nothing fires for the account before its
+// first incident.
 //
 // Quiet (rules evaluated every 15 minutes): no alert of either kind fires for
 // any number or ALL over the first week after install (DST ends in it), or in
